@@ -1,0 +1,109 @@
+package pacer
+
+import (
+	"context"
+	"time"
+)
+
+// Budget is a client-side limit: at most Limit requests reach the server in
+// any interval of length Window. A Budget with Limit <= 0 or Window <= 0
+// limits nothing.
+type Budget struct {
+	Limit  int
+	Window time.Duration
+}
+
+// Ticket is a request for one slot, as the transport hands it to a Store.
+type Ticket struct {
+	// Scope identifies the pool the request draws from: a host, a hashed
+	// credential, a route template, or a user key. It never holds a raw
+	// secret, so stores may log it or use it in keys.
+	Scope string
+	// Budgets are the configured budgets of the scope, headroom already
+	// applied. Empty means only learned limits apply.
+	Budgets []Budget
+	// Pace asks the store to spread the scope's sends evenly over each
+	// budget's window instead of letting them out in a burst.
+	Pace bool
+	// Priority orders waiters: a higher priority is served first; equal
+	// priorities are served first-in first-out.
+	Priority int
+}
+
+// Slot is a reservation granted by a Store. The transport passes it back,
+// unchanged, to Observe exactly once.
+type Slot struct {
+	// Scope is the scope the slot was granted in.
+	Scope string
+	// ID identifies the slot within its store; stores that need no identity
+	// leave it empty.
+	ID string
+	// Granted is when the store granted the slot (the send time).
+	Granted time.Time
+	// Mark is store-private bookkeeping, returned unchanged to Observe.
+	Mark uint64
+}
+
+// Outcome is what happened to the request sent under a slot.
+type Outcome struct {
+	// Sent is false when the request never reached the network (the caller
+	// gave up between Reserve and send); the slot is then freed at once.
+	Sent bool
+	// At is when the response headers (or the transport error) arrived.
+	At time.Time
+	// Status is the HTTP status code, or 0 after a transport error.
+	Status int
+	// RateLimit is what the response's headers said, when HasRateLimit.
+	RateLimit    RateLimit
+	HasRateLimit bool
+	// RetryAfter is the server's Retry-After (or body hint) on this
+	// response, 0 if none.
+	RetryAfter time.Duration
+}
+
+// Store holds the budget state of every scope: configured windows, limits
+// learned from responses, and the queue of requests waiting for a slot.
+// Reserve and Observe are the only calls the transport makes into a store,
+// so a store shared across processes (see the redisbudget module) is a
+// drop-in replacement for the in-memory one.
+//
+// A slot is held from the moment Reserve grants it until Window after the
+// response arrives (Observe's Outcome.At): the server's arrival time lies
+// between the two, so no server-side window of length Window can see more
+// than Limit requests, whatever the latency.
+//
+// Implementations must be safe for concurrent use by multiple goroutines.
+type Store interface {
+	// Reserve blocks until the ticket's scope may send one more request and
+	// holds a slot for it. It returns early with ctx's error when ctx ends
+	// (consuming no slot), with ErrQueueFull when the scope's queue is full,
+	// or with a *RateLimitError when the earliest possible slot is later than
+	// ctx's deadline.
+	Reserve(ctx context.Context, t Ticket) (Slot, error)
+	// Observe reports the outcome of the request sent under s and releases
+	// it into its windows; it updates the scope's learned limits.
+	Observe(s Slot, o Outcome)
+}
+
+// Usage is a snapshot of one scope's budget state, for Stats.
+type Usage struct {
+	Scope string
+	// InWindow is the number of slots counted in the scope's shortest
+	// configured window right now (held or in flight).
+	InWindow int
+	// InFlight is the number of requests sent and not yet answered.
+	InFlight int
+	// Queued is the number of requests waiting for a slot.
+	Queued int
+	// Learned is the server's latest word on the scope's limit, if any.
+	Learned RateLimit
+	// AdaptiveRate is the adaptive mode's current send rate in requests per
+	// second, 0 when adaptive mode is inactive for the scope.
+	AdaptiveRate float64
+}
+
+// UsageReporter is implemented by stores that can report per-scope usage;
+// (*Transport).Stats includes it when the store does.
+type UsageReporter interface {
+	Usage() []Usage
+}
