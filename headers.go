@@ -1,7 +1,12 @@
 package pacer
 
 import (
+	"cmp"
 	"net/http"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,13 +28,188 @@ type RateLimit struct {
 }
 
 // ParseRateLimit reads what h says about the server's rate limit, as of now
-// (the caller's clock). ok is false when the headers say nothing usable.
-// TODO(headers helper): implement.
+// (the caller's clock), and returns the most restrictive policy: the one with
+// the fewest requests remaining, then the latest reset. ok is false when the
+// headers say nothing usable; a policy is usable when it has a valid
+// Remaining count. ParseRateLimit is a pure function, safe for concurrent use.
+//
+// Header names are matched case-insensitively, also under map keys that
+// http.Header did not canonicalise. The formats read, and what they give:
+//
+//	X-RateLimit-Limit: 100            Limit 100      (also X-Rate-Limit-*)
+//	X-RateLimit-Remaining: 5          Remaining 5
+//	X-RateLimit-Reset: 1704067260     Reset at that unix second
+//	X-RateLimit-Reset: 1704067260000  Reset at that unix millisecond
+//	X-RateLimit-Reset: 60             Reset 60 s from now
+//	X-RateLimit-Reset: 1.5            Reset 1.5 s from now (any number may have a fraction)
+//	X-RateLimit-Reset: 6m0s           Reset 6 min from now (time.ParseDuration syntax)
+//	X-RateLimit-Reset: 2025-10-29T16:30:00.000Z   Reset at that RFC 3339 time
+//	X-RateLimit-Reset-After: 60       Reset 60 s from now; preferred over -Reset
+//	RateLimit-Limit / -Remaining / -Reset          IETF draft fields, read as above
+//	RateLimit: "default";r=50;t=30    Policy "default", Remaining 50, Reset 30 s from now
+//	RateLimit-Policy: "default";q=100;w=60         Limit 100, Window 60 s of the
+//	                                  RateLimit member of the same name
+//	RateLimit: limit=100, remaining=50, reset=30   older IETF draft form
+//
+// A numeric reset is told apart by size: 1e12 or more is unix milliseconds;
+// 1e9 or more is unix seconds; anything smaller is seconds from now (a
+// relative reset of 31 years or more is not plausible). Numbers of more than
+// 16 integer digits fit no unit and are ignored.
+//
+// Absolute resets (unix seconds or milliseconds, RFC 3339) are read against
+// the server's clock when the response has a Date header more than 2 s away
+// from now (Date has 1 s resolution, so closer values are treated as no skew):
+// Reset = now + (reset − Date). Every Reset lies in [now, now+MaxRetryAfter]:
+// resets in the past mean now, and later ones are clamped.
+//
+// Malformed values are ignored, never trusted: negative numbers, overflow,
+// NaN, Inf, empty strings and garbage. When a field is repeated (or its value
+// is a comma-separated list), the most conservative valid value is taken: the
+// smallest Limit and Remaining, the latest Reset. A Remaining above a known
+// Limit is clamped to Limit. Limit 0 is read as unknown.
 func ParseRateLimit(h http.Header, now time.Time) (rl RateLimit, ok bool) {
-	return RateLimit{}, false
+	all := ParseRateLimits(h, now)
+	if len(all) == 0 {
+		return RateLimit{}, false
+	}
+	return all[0], true
 }
 
-// ParseRetryAfter reads a Retry-After value as of now. TODO(headers helper).
-func ParseRetryAfter(value string, now time.Time) (time.Duration, bool) {
-	return 0, false
+// ParseRateLimits is like ParseRateLimit but returns every usable policy h
+// describes, most restrictive first: each IETF RateLimit policy (repeated
+// members of one name merged conservatively), and one policy for each of the
+// X-RateLimit-*, X-Rate-Limit-* and RateLimit-* families present. It returns
+// nil when there is none.
+func ParseRateLimits(h http.Header, now time.Time) []RateLimit {
+	st := readServerTime(h, now)
+	out := structuredLimits(h, st)
+	for _, prefix := range legacyPrefixes {
+		rl, ok := foldLimit(
+			fieldValues(h, prefix+"Limit"),
+			fieldValues(h, prefix+"Remaining"),
+			resetValues(h, prefix),
+			st,
+		)
+		if ok {
+			out = append(out, rl)
+		}
+	}
+	slices.SortStableFunc(out, moreRestrictive)
+	return out
+}
+
+// legacyPrefixes name the header families with one field per quantity.
+var legacyPrefixes = []string{"X-RateLimit-", "X-Rate-Limit-", "RateLimit-"}
+
+// resetValues returns the family's Reset-After values (relative seconds),
+// or, when there are none, its Reset values.
+func resetValues(h http.Header, prefix string) []string {
+	if after := fieldValues(h, prefix+"Reset-After"); len(after) > 0 {
+		return after
+	}
+	return fieldValues(h, prefix+"Reset")
+}
+
+// foldLimit builds one policy from the raw values of its three quantities,
+// keeping the most conservative valid value of each. ok is false when no
+// Remaining value is valid.
+func foldLimit(limits, remainings, resets []string, st serverTime) (RateLimit, bool) {
+	remaining, ok := minCount(remainings)
+	if !ok {
+		return RateLimit{}, false
+	}
+	limit, _ := minCount(limits)
+	rl := RateLimit{Limit: limit, Remaining: remaining}
+	if d, ok := latestReset(resets, st); ok {
+		rl.Reset = st.now.Add(d)
+	}
+	return clampRemaining(rl), true
+}
+
+// minCount returns the smallest valid count among the comma-separated items
+// of values.
+func minCount(values []string) (n int, ok bool) {
+	for item := range listItems(values) {
+		if c, valid := parseCount(item); valid && (!ok || c < n) {
+			n, ok = c, true
+		}
+	}
+	return n, ok
+}
+
+// latestReset returns the latest valid reset among the comma-separated items
+// of values, as a wait from now.
+func latestReset(values []string, st serverTime) (d time.Duration, ok bool) {
+	for item := range listItems(values) {
+		if w, valid := parseWhen(item, st); valid && (!ok || w > d) {
+			d, ok = w, true
+		}
+	}
+	return d, ok
+}
+
+// listItems yields the trimmed, non-empty comma-separated items of values.
+func listItems(values []string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for _, v := range values {
+			for item := range strings.SplitSeq(v, ",") {
+				if item = strings.TrimSpace(item); item != "" && !yield(item) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// parseCount reads a non-negative decimal integer that fits in an int.
+func parseCount(s string) (int, bool) {
+	if !allDigits(s) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
+// allDigits reports whether s is a non-empty run of ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// clampRemaining lowers a Remaining above a known Limit to the Limit.
+func clampRemaining(rl RateLimit) RateLimit {
+	if rl.Limit > 0 && rl.Remaining > rl.Limit {
+		rl.Remaining = rl.Limit
+	}
+	return rl
+}
+
+// moreRestrictive orders policies by fewest remaining, then latest reset.
+func moreRestrictive(a, b RateLimit) int {
+	if c := cmp.Compare(a.Remaining, b.Remaining); c != 0 {
+		return c
+	}
+	return b.Reset.Compare(a.Reset)
+}
+
+// fieldValues returns the values of the header field name, looking under its
+// canonical key first and then under any other key equal to it ignoring case
+// (maps built by hand or by other libraries may hold "x-ratelimit-reset").
+// The returned slice never aliases h's storage when it has to be extended.
+func fieldValues(h http.Header, name string) []string {
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	values := h[key]
+	for k, vs := range h {
+		if k != key && strings.EqualFold(k, name) {
+			values = append(slices.Clip(values), vs...)
+		}
+	}
+	return values
 }

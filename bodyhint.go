@@ -1,0 +1,181 @@
+package pacer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// bodyHintLimit is how many bytes of a response body peekBodyHint reads.
+const bodyHintLimit = 4 << 10
+
+// bodyHintDepth is how deeply nested a hint may sit in a JSON body.
+const bodyHintDepth = 16
+
+// peekBodyHint reads at most bodyHintLimit bytes of a JSON response body
+// (Content-Type application/json, */*+json, or none) and returns the wait
+// that parseBodyHint finds there, reading absolute times against the
+// server's Date as ParseRateLimit does. It then puts the prefix back:
+// resp.Body yields the same bytes as before, byte for byte (and any read
+// error at the same place), and closing it closes the original body. Bodies
+// with another type or a Content-Encoding are left untouched. Call it only on
+// error responses, whose bodies are plain readers.
+func peekBodyHint(resp *http.Response, now time.Time) (time.Duration, bool) {
+	if resp == nil || resp.Body == nil || resp.Body == http.NoBody || !jsonBody(resp.Header) {
+		return 0, false
+	}
+	orig := resp.Body
+	prefix, err := io.ReadAll(io.LimitReader(orig, bodyHintLimit))
+	rest := io.Reader(orig)
+	if err != nil {
+		rest = errReader{err}
+	}
+	resp.Body = peekedBody{io.MultiReader(bytes.NewReader(prefix), rest), orig}
+	return bodyHint(prefix, readServerTime(resp.Header, now))
+}
+
+// peekedBody is a response body whose first bytes were read and put back.
+type peekedBody struct {
+	io.Reader
+	io.Closer
+}
+
+// errReader fails every read with its error.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// jsonBody reports whether the header describes a body worth inspecting:
+// JSON (or untyped) and not content-encoded.
+func jsonBody(h http.Header) bool {
+	for _, enc := range fieldValues(h, "Content-Encoding") {
+		if e := strings.TrimSpace(enc); e != "" && !strings.EqualFold(e, "identity") {
+			return false
+		}
+	}
+	ct := fieldValues(h, "Content-Type")
+	if len(ct) == 0 {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct[0])
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// parseBodyHint finds a wait in the JSON body of a 429 response, as of now,
+// and returns it clamped to [0, MaxRetryAfter]. It looks, at any depth, for
+// the first value under a retry-after key (retryAfter, retry_after,
+// retry-after, any case, also with a "Seconds" suffix) and else under a reset
+// key (reset, resetAt, reset_at); values are numbers or strings read like an
+// X-RateLimit-Reset value (see ParseRateLimit):
+//
+//	{"retryAfter":60}                          60 s
+//	{"retry_after":1.5}                        1.5 s
+//	{"error":{"details":{"retryAfter":60}}}    60 s
+//	{"reset":"2025-10-29T16:30:00.000Z"}       until that time
+//
+// A body cut short (a prefix) is read as far as it goes. Anything else,
+// including non-JSON bodies, gives (0, false).
+func parseBodyHint(body []byte, now time.Time) (time.Duration, bool) {
+	return bodyHint(body, serverTime{now: now, server: now})
+}
+
+func bodyHint(body []byte, st serverTime) (time.Duration, bool) {
+	s := hintScan{st: st}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	_ = s.value(dec, "", 0) // a truncated or broken body keeps what was found
+	if s.hasRetry {
+		return s.retry, true
+	}
+	return s.reset, s.hasReset
+}
+
+// hintScan walks a JSON value, keeping the first retry and reset hints.
+type hintScan struct {
+	st                 serverTime
+	retry, reset       time.Duration
+	hasRetry, hasReset bool
+}
+
+var errHintTooDeep = errors.New("pacer: JSON body nested too deeply")
+
+// value reads one JSON value, found under key, from dec.
+func (s *hintScan) value(dec *json.Decoder, key string, depth int) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if _, isDelim := tok.(json.Delim); isDelim && depth >= bodyHintDepth {
+		return errHintTooDeep
+	}
+	switch tok {
+	case json.Delim('{'):
+		return s.container(dec, true, depth+1)
+	case json.Delim('['):
+		return s.container(dec, false, depth+1)
+	}
+	s.record(key, tok)
+	return nil
+}
+
+// container reads the members of an object or array up to its closing
+// delimiter.
+func (s *hintScan) container(dec *json.Decoder, object bool, depth int) error {
+	for dec.More() {
+		var key string
+		if object {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ = tok.(string)
+		}
+		if err := s.value(dec, key, depth); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token()
+	return err
+}
+
+// record keeps tok when key names a hint not yet found and tok reads as one.
+func (s *hintScan) record(key string, tok json.Token) {
+	var v string
+	switch t := tok.(type) {
+	case json.Number:
+		v = string(t)
+	case string:
+		v = t
+	default:
+		return
+	}
+	switch hintKind(key) {
+	case "retry":
+		if !s.hasRetry {
+			s.retry, s.hasRetry = parseWhen(v, s.st)
+		}
+	case "reset":
+		if !s.hasReset {
+			s.reset, s.hasReset = parseWhen(v, s.st)
+		}
+	}
+}
+
+// hintKeySeparators removes the separators of snake_case and kebab-case keys.
+var hintKeySeparators = strings.NewReplacer("_", "", "-", "")
+
+// hintKind classifies a JSON key as "retry", "reset" or "".
+func hintKind(key string) string {
+	switch strings.ToLower(hintKeySeparators.Replace(key)) {
+	case "retryafter", "retryafterseconds":
+		return "retry"
+	case "reset", "resetat":
+		return "reset"
+	}
+	return ""
+}

@@ -1,0 +1,279 @@
+package pacer
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hdrT0 is the caller's clock in the header tables: unix second 1704067200.
+var hdrT0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// hdr builds a header from name, value pairs through Add (canonical keys).
+func hdr(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
+}
+
+// httpDate formats t as an IMF-fixdate.
+func httpDate(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+
+type rateLimitCase struct {
+	name string
+	h    http.Header
+	now  time.Time // hdrT0 when zero
+	want RateLimit
+	ok   bool
+}
+
+func (c rateLimitCase) clock() time.Time {
+	if c.now.IsZero() {
+		return hdrT0
+	}
+	return c.now
+}
+
+// at is hdrT0 + d.
+func at(d time.Duration) time.Time { return hdrT0.Add(d) }
+
+var rateLimitCases = []rateLimitCase{
+	// X-RateLimit-* and the numeric reset rule.
+	{name: "unix seconds (lumail)", h: hdr("X-RateLimit-Limit", "100", "X-RateLimit-Remaining", "95", "X-RateLimit-Reset", "1704067260"),
+		want: RateLimit{Limit: 100, Remaining: 95, Reset: at(time.Minute)}, ok: true},
+	{name: "unix milliseconds (campaigns)", h: hdr("X-RateLimit-Limit", "60", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1704067260000"),
+		want: RateLimit{Limit: 60, Remaining: 0, Reset: at(time.Minute)}, ok: true},
+	{name: "relative seconds", h: hdr("X-RateLimit-Remaining", "4", "X-RateLimit-Reset", "60"),
+		want: RateLimit{Remaining: 4, Reset: at(time.Minute)}, ok: true},
+	{name: "fractional unix seconds", h: hdr("X-RateLimit-Remaining", "4", "X-RateLimit-Reset", "1704067260.512"),
+		want: RateLimit{Remaining: 4, Reset: at(time.Minute + 512*time.Millisecond)}, ok: true},
+	{name: "fractional unix milliseconds", h: hdr("X-RateLimit-Remaining", "4", "X-RateLimit-Reset", "1704067260000.5"),
+		want: RateLimit{Remaining: 4, Reset: at(time.Minute + 500*time.Microsecond)}, ok: true},
+	{name: "fractional relative seconds", h: hdr("X-RateLimit-Remaining", "4", "X-RateLimit-Reset", "1.5"),
+		want: RateLimit{Remaining: 4, Reset: at(1500 * time.Millisecond)}, ok: true},
+	{name: "largest relative reset is clamped", h: hdr("X-RateLimit-Remaining", "4", "X-RateLimit-Reset", "999999999"),
+		want: RateLimit{Remaining: 4, Reset: at(MaxRetryAfter)}, ok: true},
+	{name: "Reset-After preferred", h: hdr("X-RateLimit-Remaining", "1", "X-RateLimit-Reset", "1704067260", "X-RateLimit-Reset-After", "30"),
+		want: RateLimit{Remaining: 1, Reset: at(30 * time.Second)}, ok: true},
+	{name: "Reset-After alone, fractional", h: hdr("X-RateLimit-Remaining", "1", "X-RateLimit-Reset-After", "0.25"),
+		want: RateLimit{Remaining: 1, Reset: at(250 * time.Millisecond)}, ok: true},
+	{name: "X-Rate-Limit family", h: hdr("X-Rate-Limit-Limit", "10", "X-Rate-Limit-Remaining", "3", "X-Rate-Limit-Reset", "20"),
+		want: RateLimit{Limit: 10, Remaining: 3, Reset: at(20 * time.Second)}, ok: true},
+	{name: "non-canonical map keys", h: http.Header{"x-ratelimit-remaining": {"7"}, "X-RATELIMIT-LIMIT": {"10"}, "x-RateLimit-reset": {"5"}},
+		want: RateLimit{Limit: 10, Remaining: 7, Reset: at(5 * time.Second)}, ok: true},
+	{name: "duration 1s", h: hdr("X-RateLimit-Remaining", "2", "X-RateLimit-Reset", "1s"),
+		want: RateLimit{Remaining: 2, Reset: at(time.Second)}, ok: true},
+	{name: "duration 6m0s", h: hdr("X-RateLimit-Remaining", "2", "X-RateLimit-Reset", "6m0s"),
+		want: RateLimit{Remaining: 2, Reset: at(6 * time.Minute)}, ok: true},
+	{name: "duration 20ms", h: hdr("X-RateLimit-Remaining", "2", "X-RateLimit-Reset", "20ms"),
+		want: RateLimit{Remaining: 2, Reset: at(20 * time.Millisecond)}, ok: true},
+	{name: "RFC 3339 (lupitor)", h: hdr("X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "2025-10-29T16:30:00.000Z"),
+		now:  time.Date(2025, 10, 29, 16, 29, 0, 0, time.UTC),
+		want: RateLimit{Remaining: 0, Reset: time.Date(2025, 10, 29, 16, 30, 0, 0, time.UTC)}, ok: true},
+	{name: "reset in the past means now", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "1704067000"),
+		want: RateLimit{Remaining: 5, Reset: hdrT0}, ok: true},
+	{name: "far future reset clamped", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "4102444800"),
+		want: RateLimit{Remaining: 5, Reset: at(MaxRetryAfter)}, ok: true},
+
+	// Clock skew through the Date header.
+	{name: "server clock 1h ahead", h: hdr("Date", httpDate(at(time.Hour)), "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1704070860"),
+		want: RateLimit{Remaining: 0, Reset: at(time.Minute)}, ok: true},
+	{name: "server clock 1h behind, RFC 3339", h: hdr("Date", httpDate(at(-time.Hour)), "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "2023-12-31T23:01:00Z"),
+		want: RateLimit{Remaining: 0, Reset: at(time.Minute)}, ok: true},
+	{name: "server clock 1h ahead, milliseconds", h: hdr("Date", httpDate(at(time.Hour)), "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1704070860000"),
+		want: RateLimit{Remaining: 0, Reset: at(time.Minute)}, ok: true},
+	{name: "Date within 2s is no skew", h: hdr("Date", httpDate(at(time.Second)), "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1704067260"),
+		want: RateLimit{Remaining: 0, Reset: at(time.Minute)}, ok: true},
+	{name: "skew leaves relative resets alone", h: hdr("Date", httpDate(at(time.Hour)), "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "60"),
+		want: RateLimit{Remaining: 0, Reset: at(time.Minute)}, ok: true},
+	{name: "garbage Date ignored", h: hdr("Date", "yesterday", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1704067260"),
+		want: RateLimit{Remaining: 0, Reset: at(time.Minute)}, ok: true},
+
+	// IETF draft fields.
+	{name: "IETF RateLimit-* fields", h: hdr("RateLimit-Limit", "100", "RateLimit-Remaining", "50", "RateLimit-Reset", "30"),
+		want: RateLimit{Limit: 100, Remaining: 50, Reset: at(30 * time.Second)}, ok: true},
+	{name: "IETF structured", h: hdr("RateLimit", `"default";r=50;t=30`, "RateLimit-Policy", `"default";q=100;w=60`),
+		want: RateLimit{Limit: 100, Remaining: 50, Reset: at(30 * time.Second), Window: time.Minute, Policy: "default"}, ok: true},
+	{name: "IETF structured without policy field", h: hdr("RateLimit", `"default";r=50;t=30`),
+		want: RateLimit{Remaining: 50, Reset: at(30 * time.Second), Policy: "default"}, ok: true},
+	{name: "IETF token names", h: hdr("RateLimit", `day;r=3;t=10`, "RateLimit-Policy", `day;q=1000;w=86400`),
+		want: RateLimit{Limit: 1000, Remaining: 3, Reset: at(10 * time.Second), Window: 24 * time.Hour, Policy: "day"}, ok: true},
+	{name: "IETF several policies in one field", h: hdr(
+		"RateLimit", `"burst";r=5;t=1, "daily";r=900;t=3600`,
+		"RateLimit-Policy", `"burst";q=10;w=1, "daily";q=1000;w=86400`),
+		want: RateLimit{Limit: 10, Remaining: 5, Reset: at(time.Second), Window: time.Second, Policy: "burst"}, ok: true},
+	{name: "IETF repeated fields, tie broken by later reset", h: hdr(
+		"RateLimit", `"a";r=0;t=10`, "RateLimit", `"b";r=0;t=50`,
+		"RateLimit-Policy", `"b";q=20;w=60`, "RateLimit-Policy", `"a";q=10;w=10`),
+		want: RateLimit{Limit: 20, Remaining: 0, Reset: at(50 * time.Second), Window: time.Minute, Policy: "b"}, ok: true},
+	{name: "IETF repeated policy merged", h: hdr("RateLimit", `"p";r=9;t=5`, "RateLimit", `"p";r=4;t=2`),
+		want: RateLimit{Remaining: 4, Reset: at(5 * time.Second), Policy: "p"}, ok: true},
+	{name: "IETF quoted name with separators", h: hdr("RateLimit", `"a,b;c";r=2;t=1`, "RateLimit-Policy", `"a,b;c";q=5`),
+		want: RateLimit{Limit: 5, Remaining: 2, Reset: at(time.Second), Policy: "a,b;c"}, ok: true},
+	{name: "IETF extra parameters ignored", h: hdr("RateLimit", `"default";r=7;t=3;pk=:cHJvamVjdDEyMw==:`, "RateLimit-Policy", `"default";q=10;qu="requests";w=60`),
+		want: RateLimit{Limit: 10, Remaining: 7, Reset: at(3 * time.Second), Window: time.Minute, Policy: "default"}, ok: true},
+	{name: "IETF older dictionary form", h: hdr("RateLimit", "limit=100, remaining=50, reset=30"),
+		want: RateLimit{Limit: 100, Remaining: 50, Reset: at(30 * time.Second)}, ok: true},
+	{name: "IETF member without r is unusable", h: hdr("RateLimit", `"default";t=30`, "RateLimit-Policy", `"default";q=100;w=60`)},
+	{name: "most restrictive across families", h: hdr(
+		"X-RateLimit-Limit", "1000", "X-RateLimit-Remaining", "999", "X-RateLimit-Reset", "3600",
+		"RateLimit", `"minute";r=2;t=40`, "RateLimit-Policy", `"minute";q=60;w=60`),
+		want: RateLimit{Limit: 60, Remaining: 2, Reset: at(40 * time.Second), Window: time.Minute, Policy: "minute"}, ok: true},
+
+	// Repeated fields: the most conservative valid value.
+	{name: "repeated fields", h: hdr(
+		"X-RateLimit-Limit", "100", "X-RateLimit-Limit", "50",
+		"X-RateLimit-Remaining", "5", "X-RateLimit-Remaining", "3",
+		"X-RateLimit-Reset", "10", "X-RateLimit-Reset", "20"),
+		want: RateLimit{Limit: 50, Remaining: 3, Reset: at(20 * time.Second)}, ok: true},
+	{name: "comma-joined values", h: hdr("X-RateLimit-Remaining", "5, 3", "X-RateLimit-Reset", "20, 10"),
+		want: RateLimit{Remaining: 3, Reset: at(20 * time.Second)}, ok: true},
+	{name: "garbage repeat ignored", h: hdr("X-RateLimit-Remaining", "-1", "X-RateLimit-Remaining", "8"),
+		want: RateLimit{Remaining: 8}, ok: true},
+
+	// Malformed values are never trusted.
+	{name: "remaining above limit clamped", h: hdr("X-RateLimit-Limit", "10", "X-RateLimit-Remaining", "50"),
+		want: RateLimit{Limit: 10, Remaining: 10}, ok: true},
+	{name: "limit 0 is unknown", h: hdr("X-RateLimit-Limit", "0", "X-RateLimit-Remaining", "5"),
+		want: RateLimit{Remaining: 5}, ok: true},
+	{name: "negative remaining", h: hdr("X-RateLimit-Limit", "10", "X-RateLimit-Remaining", "-1")},
+	{name: "overflowing remaining", h: hdr("X-RateLimit-Remaining", "99999999999999999999999")},
+	{name: "NaN remaining", h: hdr("X-RateLimit-Remaining", "NaN")},
+	{name: "Inf remaining", h: hdr("X-RateLimit-Remaining", "+Inf")},
+	{name: "fractional remaining", h: hdr("X-RateLimit-Remaining", "2.5")},
+	{name: "empty remaining", h: hdr("X-RateLimit-Remaining", "")},
+	{name: "garbage remaining", h: hdr("X-RateLimit-Remaining", "lots")},
+	{name: "signed remaining", h: hdr("X-RateLimit-Remaining", "+5")},
+	{name: "limit and reset without remaining", h: hdr("X-RateLimit-Limit", "10", "X-RateLimit-Reset", "60")},
+	{name: "no headers", h: http.Header{}},
+	{name: "nil header", h: nil},
+	{name: "garbage limit ignored", h: hdr("X-RateLimit-Limit", "-10", "X-RateLimit-Remaining", "5"),
+		want: RateLimit{Remaining: 5}, ok: true},
+	{name: "overflowing reset ignored", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "99999999999999999999999"),
+		want: RateLimit{Remaining: 5}, ok: true},
+	{name: "17-digit reset ignored", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "17040672600000000"),
+		want: RateLimit{Remaining: 5}, ok: true},
+	{name: "negative reset ignored", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "-60"),
+		want: RateLimit{Remaining: 5}, ok: true},
+	{name: "negative duration reset ignored", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "-1s"),
+		want: RateLimit{Remaining: 5}, ok: true},
+	{name: "NaN and Inf resets ignored", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "NaN", "X-RateLimit-Reset", "Inf"),
+		want: RateLimit{Remaining: 5}, ok: true},
+	{name: "exponent reset ignored", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "1e3"),
+		want: RateLimit{Remaining: 5}, ok: true},
+	{name: "garbage reset ignored", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "soon"),
+		want: RateLimit{Remaining: 5}, ok: true},
+	{name: "garbage structured field", h: hdr("RateLimit", `";;,,"`, "RateLimit-Policy", `"unterminated;q=1`)},
+	{name: "structured negative r", h: hdr("RateLimit", `"default";r=-1;t=30`)},
+}
+
+func TestParseRateLimit(t *testing.T) {
+	for _, c := range rateLimitCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := ParseRateLimit(c.h, c.clock())
+			require.Equal(t, c.ok, ok)
+			assert.Equal(t, c.want, got)
+		})
+	}
+}
+
+func TestParseRateLimitsReturnsAllMostRestrictiveFirst(t *testing.T) {
+	h := hdr(
+		"RateLimit", `"daily";r=900;t=3600, "burst";r=5;t=1`,
+		"RateLimit-Policy", `"burst";q=10;w=1, "daily";q=1000;w=86400`,
+		"X-RateLimit-Limit", "100", "X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "30",
+	)
+	got := ParseRateLimits(h, hdrT0)
+	assert.Equal(t, []RateLimit{
+		{Limit: 100, Remaining: 5, Reset: at(30 * time.Second)},
+		{Limit: 10, Remaining: 5, Reset: at(time.Second), Window: time.Second, Policy: "burst"},
+		{Limit: 1000, Remaining: 900, Reset: at(time.Hour), Window: 24 * time.Hour, Policy: "daily"},
+	}, got)
+	assert.Nil(t, ParseRateLimits(hdr("X-RateLimit-Limit", "10"), hdrT0))
+}
+
+func TestFieldValuesDoesNotWriteIntoHeader(t *testing.T) {
+	own := make([]string, 1, 4) // spare capacity a careless append would write into
+	own[0] = "1"
+	h := http.Header{"X-Ratelimit-Remaining": own, "x-ratelimit-remaining": {"2"}}
+	assert.Equal(t, []string{"1", "2"}, fieldValues(h, "X-RateLimit-Remaining"))
+	assert.Empty(t, own[:2][1])
+}
+
+type retryAfterCase struct {
+	name  string
+	value string
+	want  time.Duration
+	ok    bool
+}
+
+var retryAfterCases = []retryAfterCase{
+	{"delta seconds", "120", 2 * time.Minute, true},
+	{"delta seconds with spaces", " 120 ", 2 * time.Minute, true},
+	{"zero", "0", 0, true},
+	{"fractional seconds", "1.5", 1500 * time.Millisecond, true},
+	{"IMF-fixdate", "Mon, 01 Jan 2024 00:01:30 GMT", 90 * time.Second, true},
+	{"RFC 850 date", "Monday, 01-Jan-24 00:01:30 GMT", 90 * time.Second, true},
+	{"asctime date", "Mon Jan  1 00:01:30 2024", 90 * time.Second, true},
+	{"date in the past", "Sun, 31 Dec 2023 23:00:00 GMT", 0, true},
+	{"far date clamped", "Fri, 31 Dec 9999 23:59:59 GMT", MaxRetryAfter, true},
+	{"large delta clamped", "100000", MaxRetryAfter, true},
+	{"overflowing delta clamped", "99999999999999999999999", MaxRetryAfter, true},
+	{"negative", "-1", 0, false},
+	{"signed", "+5", 0, false},
+	{"empty", "", 0, false},
+	{"NaN", "NaN", 0, false},
+	{"Inf", "Inf", 0, false},
+	{"exponent", "1e3", 0, false},
+	{"hex", "0x10", 0, false},
+	{"garbage", "later please", 0, false},
+	{"bare dot", "1.", 0, false},
+	{"RFC 3339 is not an HTTP-date", "2024-01-01T00:01:30Z", 0, false},
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	for _, c := range retryAfterCases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := ParseRetryAfter(c.value, hdrT0)
+			require.Equal(t, c.ok, ok)
+			assert.Equal(t, c.want, got)
+		})
+	}
+}
+
+func TestRetryAfterFromHeader(t *testing.T) {
+	cases := []struct {
+		name string
+		h    http.Header
+		want time.Duration
+		ok   bool
+	}{
+		{"server clock 1h ahead", hdr("Date", httpDate(at(time.Hour)), "Retry-After", httpDate(at(time.Hour+90*time.Second))), 90 * time.Second, true},
+		{"server clock 1h behind", hdr("Date", httpDate(at(-time.Hour)), "Retry-After", httpDate(at(-time.Hour+90*time.Second))), 90 * time.Second, true},
+		{"Date within 2s is no skew", hdr("Date", httpDate(at(2*time.Second)), "Retry-After", httpDate(at(90*time.Second))), 90 * time.Second, true},
+		{"no Date", hdr("Retry-After", httpDate(at(90*time.Second))), 90 * time.Second, true},
+		{"delta seconds ignore Date", hdr("Date", httpDate(at(time.Hour)), "Retry-After", "30"), 30 * time.Second, true},
+		{"repeated: the longest", hdr("Retry-After", "30", "Retry-After", "garbage", "Retry-After", "45"), 45 * time.Second, true},
+		{"non-canonical key", http.Header{"retry-after": {"7"}}, 7 * time.Second, true},
+		{"garbage only", hdr("Retry-After", "soon"), 0, false},
+		{"absent", hdr("Date", httpDate(hdrT0)), 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := RetryAfterFromHeader(c.h, hdrT0)
+			require.Equal(t, c.ok, ok)
+			assert.Equal(t, c.want, got)
+		})
+	}
+}
+
+func TestSplitUnquoted(t *testing.T) {
+	assert.Equal(t, []string{`"a,b"`, `c`, `"d\",e"`}, splitUnquoted(` "a,b" ,, c,"d\",e"`, ','))
+	assert.Equal(t, `a"b\c`, unquote(`"a\"b\\c"`))
+	assert.Equal(t, `"open`, unquote(` "open `))
+}

@@ -1,0 +1,123 @@
+package pacer
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// dateSkewTolerance is how far a response's Date header may be from the
+// caller's clock and still be read as "no skew". Date has 1 s resolution, so
+// a smaller difference says nothing about the server's clock.
+const dateSkewTolerance = 2 * time.Second
+
+// serverTime pairs the caller's clock with the server's: absolute times the
+// server sends are read against server, and the waits they give are placed
+// on now.
+type serverTime struct {
+	now, server time.Time
+}
+
+// readServerTime reads the first valid Date header of h. The server's clock
+// is taken to be that Date when it is more than dateSkewTolerance away from
+// now, and now otherwise.
+func readServerTime(h http.Header, now time.Time) serverTime {
+	st := serverTime{now: now, server: now}
+	for _, v := range fieldValues(h, "Date") {
+		date, err := http.ParseTime(strings.TrimSpace(v))
+		if err != nil {
+			continue
+		}
+		if skew := now.Sub(date); skew > dateSkewTolerance || skew < -dateSkewTolerance {
+			st.server = date
+		}
+		break
+	}
+	return st
+}
+
+// until returns the wait until the server's absolute time t, clamped to
+// [0, MaxRetryAfter].
+func (st serverTime) until(t time.Time) time.Duration {
+	return clampWait(t.Sub(st.server))
+}
+
+// clampWait clamps d to [0, MaxRetryAfter].
+func clampWait(d time.Duration) time.Duration {
+	return min(max(d, 0), MaxRetryAfter)
+}
+
+// Thresholds of the numeric reset rule (see ParseRateLimit).
+const (
+	unixMilliFrom  = 1e12 // 2001-09-09 in milliseconds; 31 700 years in seconds
+	unixSecondFrom = 1e9  // 2001-09-09 in seconds; 31 years as a delta
+	plausibleBelow = 1e16 // more integer digits fit no unit
+)
+
+// parseWhen reads a reset time and returns the wait until it, clamped to
+// [0, MaxRetryAfter]: a number under the numeric reset rule, a Go duration
+// ("6m0s") from now, or an RFC 3339 time on the server's clock.
+func parseWhen(s string, st serverTime) (time.Duration, bool) {
+	s = strings.TrimSpace(s)
+	if n, ok := parseDecimal(s); ok {
+		switch {
+		case n.whole >= plausibleBelow:
+			return 0, false
+		case n.whole >= unixMilliFrom:
+			return st.until(n.unixMilli()), true
+		case n.whole >= unixSecondFrom:
+			return st.until(n.unix()), true
+		}
+		return clampWait(n.seconds()), true
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return clampWait(d), true
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return st.until(t), true
+	}
+	return 0, false
+}
+
+// decimal is a non-negative decimal number read exactly: whole units plus a
+// fraction in billionths. A whole part too long for int64 saturates at
+// math.MaxInt64.
+type decimal struct {
+	whole, billionths int64
+}
+
+// parseDecimal reads digits with an optional fraction ("60", "1.5"); no
+// sign, exponent, or other syntax.
+func parseDecimal(s string) (decimal, bool) {
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if !allDigits(intPart) || hasDot && !allDigits(frac) {
+		return decimal{}, false
+	}
+	n := decimal{whole: math.MaxInt64}
+	if w, err := strconv.ParseInt(intPart, 10, 64); err == nil {
+		n.whole = w
+	}
+	frac = (frac + "000000000")[:9]
+	n.billionths, _ = strconv.ParseInt(frac, 10, 64)
+	return n, true
+}
+
+// seconds reads n as seconds, saturating at the largest Duration.
+func (n decimal) seconds() time.Duration {
+	if n.whole > math.MaxInt64/int64(time.Second)-1 {
+		return math.MaxInt64
+	}
+	return time.Duration(n.whole)*time.Second + time.Duration(n.billionths)
+}
+
+// unix reads n as unix seconds. n.whole must be below plausibleBelow.
+func (n decimal) unix() time.Time {
+	return time.Unix(n.whole, n.billionths)
+}
+
+// unixMilli reads n as unix milliseconds. n.whole must be below plausibleBelow.
+func (n decimal) unixMilli() time.Time {
+	return time.Unix(n.whole/1000, (n.whole%1000)*1e6+n.billionths/1e3)
+}
