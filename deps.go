@@ -1,8 +1,5 @@
 package pacer
 
-// Temporary: pins the design card's dependencies in go.mod while the files
-// that use them are written. Removed once transport.go and budget.go import them.
-import (
-	_ "github.com/hashicorp/go-retryablehttp"
-	_ "golang.org/x/time/rate"
-)
+// Temporary: pins golang.org/x/time in go.mod while budget.go, which uses
+// it, is being written.
+import _ "golang.org/x/time/rate"

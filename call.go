@@ -1,0 +1,141 @@
+package pacer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// call is the state of one RoundTrip across its attempts. The retry engine
+// runs the attempts of a request one after another on one goroutine, so a
+// call needs no lock. It travels in the request's context.
+type call struct {
+	t          *Transport
+	id         Request // what events say about the request
+	ticket     Ticket
+	req        *http.Request // the clone being sent
+	repeatable bool          // repeating it cannot duplicate work
+
+	attempts int
+	wait     time.Duration // before the next attempt, set by decide
+	prevWait time.Duration
+	last     Outcome       // of the latest attempt
+	hint     time.Duration // the server's wait on the latest response, if any
+	hasHint  bool
+	stopped  bool // decide gave up on a failed attempt
+}
+
+type callKey struct{}
+
+func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
+
+func (t *Transport) newCall(req *http.Request) *call {
+	scope, budgets := t.cfg.scopeOf(req)
+	id := Request{Method: req.Method, URL: redactURL(req.URL), Scope: scope}
+	ticket := Ticket{Scope: scope, Budgets: budgets, Pace: t.cfg.pace, Priority: PriorityOf(req.Context())}
+	return &call{t: t, id: id, ticket: ticket}
+}
+
+// wrap clones req into the retry engine's request, with the call in its
+// context and its body replayable: through req.GetBody when set, else read
+// into memory once. The caller's request body is closed, as RoundTrip must.
+func (c *call) wrap(req *http.Request) (*retryablehttp.Request, error) {
+	out := req.Clone(context.WithValue(req.Context(), callKey{}, c))
+	out.RequestURI = ""
+	if c.t.cfg.idempotencyKeys && needsKey(out) {
+		out.Header.Set(IdempotencyKeyHeader, newKey())
+	}
+	c.req, c.repeatable = out, mayRepeat(out)
+	body := out.Body
+	out.Body = nil
+	rr, err := retryablehttp.FromRequest(out)
+	if err != nil || body == nil || body == http.NoBody {
+		return rr, err
+	}
+	defer body.Close()
+	length, getBody := out.ContentLength, out.GetBody
+	if getBody == nil {
+		err = rr.SetBody(struct{ io.Reader }{body}) // read once, replayed from memory
+		return rr, err
+	}
+	err = rr.SetBody(retryablehttp.ReaderFunc(func() (io.Reader, error) { return getBody() }))
+	rr.ContentLength, rr.GetBody = length, getBody
+	return rr, err
+}
+
+func needsKey(r *http.Request) bool {
+	return (r.Method == http.MethodPost || r.Method == http.MethodPatch) &&
+		r.Header.Get(IdempotencyKeyHeader) == ""
+}
+
+func newKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// attempt sends the request once: it waits for a slot, sends, and reports
+// the outcome to the store and the tracker.
+func (c *call) attempt(req *http.Request) (*http.Response, error) {
+	c.attempts++
+	clk, ctx := c.t.cfg.clock, req.Context()
+	start := clk.Now()
+	slot, err := c.t.store.Reserve(ctx, c.ticket)
+	if err != nil {
+		return nil, err
+	}
+	c.t.tracker.waited(c.id, clk.Now().Sub(start))
+	if err := ctx.Err(); err != nil {
+		c.t.store.Observe(slot, Outcome{At: clk.Now()})
+		return nil, err
+	}
+	c.t.tracker.sent(c.id)
+	resp, err := c.t.base.RoundTrip(req)
+	c.observe(slot, resp)
+	return resp, err
+}
+
+// observe reads what the response says about the server's limit, then
+// releases the slot with it.
+func (c *call) observe(slot Slot, resp *http.Response) {
+	now := c.t.cfg.clock.Now()
+	out := Outcome{Sent: true, At: now}
+	c.hint, c.hasHint = 0, false
+	if resp != nil {
+		out.Status = resp.StatusCode
+		out.RateLimit, out.HasRateLimit = ParseRateLimit(resp.Header, now)
+		c.hint, c.hasHint = serverWait(resp, out, now)
+		if c.hasHint {
+			out.RetryAfter = c.hint
+		}
+		if out.HasRateLimit || out.Status == http.StatusTooManyRequests {
+			c.t.tracker.rateLimit(RateLimitEvent{Request: c.id, Status: out.Status,
+				RateLimit: out.RateLimit, HasRateLimit: out.HasRateLimit, RetryAfter: out.RetryAfter})
+		}
+	}
+	c.last = out
+	c.t.store.Observe(slot, out)
+}
+
+// serverWait is the server's word on how long to wait before the next
+// attempt: Retry-After, else (on a 429) a JSON body hint, else the reset time
+// of an exhausted window.
+func serverWait(resp *http.Response, out Outcome, now time.Time) (time.Duration, bool) {
+	if d, ok := RetryAfterFromHeader(resp.Header, now); ok {
+		return d, true
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		if d, ok := peekBodyHint(resp, now); ok {
+			return d, true
+		}
+	}
+	if rl := out.RateLimit; out.HasRateLimit && rl.Remaining == 0 && rl.Reset.After(now) {
+		return rl.Reset.Sub(now), true
+	}
+	return 0, false
+}

@@ -1,0 +1,90 @@
+package pacer
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// decide is the retry decision for the latest attempt: whether to retry
+// and, if so, after which wait (stored in c.wait). When it stops on a 429 it
+// returns a *RateLimitError (unless WithRateLimitResponses); on other
+// statuses the caller gets the last response, and after a transport error
+// that error.
+func (c *call) decide(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if err != nil {
+		if ctx.Err() != nil || !errorRetryable(c.req, err) {
+			return false, nil
+		}
+		return c.schedule(ctx, resp, c.backoff(), false)
+	}
+	status := resp.StatusCode
+	if !alwaysRetried(status) && !(c.t.cfg.retryStatuses[status] && c.repeatable) {
+		return false, nil
+	}
+	if c.hasHint {
+		return c.schedule(ctx, resp, c.hint, true)
+	}
+	return c.schedule(ctx, resp, c.backoff(), false)
+}
+
+// backoff draws the next capped exponential wait.
+func (c *call) backoff() time.Duration {
+	return c.t.cfg.backoff.Delay(c.attempts, c.prevWait, c.t.cfg.rand())
+}
+
+// schedule retries after wait unless the attempts are spent, the server
+// asked for more than the max wait, or the wait would pass ctx's deadline:
+// pacer then returns at once instead of sleeping for nothing.
+func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Duration, fromServer bool) (bool, error) {
+	cfg := c.t.cfg
+	if c.attempts >= cfg.maxAttempts {
+		return c.stop(resp, wait, nil)
+	}
+	if fromServer && wait > cfg.maxWait {
+		return c.stop(resp, wait, nil)
+	}
+	wait = min(wait, cfg.maxWait)
+	if pastDeadline(ctx, wait) {
+		return c.stop(resp, wait, context.DeadlineExceeded)
+	}
+	c.wait, c.prevWait = wait, wait
+	c.t.tracker.retry(RetryEvent{Request: c.id, Attempt: c.attempts, Status: c.last.Status, Wait: wait})
+	return true, nil
+}
+
+// stop ends the retries. A final 429 becomes a *RateLimitError carrying
+// when to retry and what the server said.
+func (c *call) stop(resp *http.Response, wait time.Duration, cause error) (bool, error) {
+	c.stopped = true
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests || c.t.cfg.return429 {
+		return false, nil
+	}
+	return false, c.rateLimitError(wait, cause)
+}
+
+func (c *call) rateLimitError(wait time.Duration, cause error) *RateLimitError {
+	return &RateLimitError{
+		Scope:      c.ticket.Scope,
+		RetryAt:    c.t.cfg.clock.Now().Add(wait),
+		RetryAfter: wait,
+		StatusCode: c.last.Status,
+		Attempts:   c.attempts,
+		RateLimit:  c.last.RateLimit,
+		Err:        cause,
+	}
+}
+
+// gaveUp records a request that ended in an error.
+func (c *call) gaveUp(err error) {
+	c.t.tracker.giveUp(GiveUpEvent{Request: c.id, Attempts: c.attempts, Status: c.last.Status, Err: err})
+}
+
+// pastDeadline reports whether waiting d would pass ctx's deadline. Context
+// deadlines are on the wall clock, so d is compared with the wall-clock time
+// left (with a scaled or fake Clock, d is taken as wall-clock time, which
+// errs on the side of returning early).
+func pastDeadline(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
+}

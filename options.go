@@ -1,0 +1,233 @@
+package pacer
+
+import (
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// Option configures a Transport (and the client of NewClient).
+type Option func(*config)
+
+// Defaults of the retry policy.
+const (
+	// DefaultMaxAttempts is how many times a request is sent at most,
+	// the first attempt included.
+	DefaultMaxAttempts = 5
+	// DefaultMaxWait bounds a single wait before a retry: a server asking
+	// for longer (Retry-After, a far reset) gets the request back as a
+	// *RateLimitError at once instead of parking the caller.
+	DefaultMaxWait = 5 * time.Minute
+)
+
+type config struct {
+	clock           Clock
+	logger          *slog.Logger
+	hooks           Hooks
+	maxAttempts     int
+	backoff         Backoff
+	maxWait         time.Duration
+	retryStatuses   map[int]bool
+	return429       bool
+	idempotencyKeys bool
+	rand            func() float64
+
+	scope      ScopeFunc
+	budgets    []Budget
+	routes     routeTable
+	headroom   float64
+	pace       bool
+	store      Store
+	queueLimit int
+	noLearning bool
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{
+		clock:       SystemClock(),
+		maxAttempts: DefaultMaxAttempts,
+		maxWait:     DefaultMaxWait,
+		scope:       ScopeByHost(),
+		rand:        rand.Float64,
+	}
+	c.retryStatuses = statusSet(defaultRetryStatuses)
+	for _, o := range opts {
+		o(c)
+	}
+	c.finish()
+	return c
+}
+
+func statusSet(codes []int) map[int]bool {
+	m := make(map[int]bool, len(codes))
+	for _, s := range codes {
+		m[s] = true
+	}
+	return m
+}
+
+// WithMaxAttempts sets how many times a request is sent at most, the first
+// attempt included (default DefaultMaxAttempts). n < 1 means 1: no retries.
+func WithMaxAttempts(n int) Option {
+	return func(c *config) { c.maxAttempts = max(n, 1) }
+}
+
+// WithBackoff sets the base and cap of the exponential backoff used when the
+// server gives no hint (defaults DefaultBackoffBase and DefaultBackoffCap).
+func WithBackoff(base, ceiling time.Duration) Option {
+	return func(c *config) { c.backoff.Base, c.backoff.Cap = base, ceiling }
+}
+
+// WithJitter selects the backoff's jitter (default FullJitter).
+func WithJitter(j Jitter) Option {
+	return func(c *config) { c.backoff.Jitter = j }
+}
+
+// WithMaxWait bounds every wait before a retry (default DefaultMaxWait).
+// When the server asks for a longer wait, or the wait would pass the
+// context's deadline, the request ends at once with a *RateLimitError (for a
+// 429) or the last response (for other statuses). Waits for a slot in a
+// budget's queue are bounded by the context alone.
+func WithMaxWait(d time.Duration) Option {
+	return func(c *config) { c.maxWait = d }
+}
+
+// WithRetryStatuses replaces the statuses retried when repeating the request
+// cannot duplicate work (default 500, 502, 504). 429 and 503 are always
+// retried: the server did not act on the request.
+func WithRetryStatuses(codes ...int) Option {
+	return func(c *config) { c.retryStatuses = statusSet(codes) }
+}
+
+// WithRateLimitResponses makes a request that is still rate limited when
+// pacer stops retrying return its final 429 response (body intact) instead
+// of a *RateLimitError.
+func WithRateLimitResponses() Option {
+	return func(c *config) { c.return429 = true }
+}
+
+// WithIdempotencyKeys adds a random Idempotency-Key header to every POST and
+// PATCH request that has none, the same key on every attempt, so that such
+// requests may be retried after 5xx statuses and lost connections on servers
+// that de-duplicate by key.
+func WithIdempotencyKeys() Option {
+	return func(c *config) { c.idempotencyKeys = true }
+}
+
+// WithClock sets the clock for every wait and timestamp (default the system
+// clock). Tests pass a fake or scaled clock, such as pacertest's.
+func WithClock(clk Clock) Option {
+	return func(c *config) { c.clock = clockOrSystem(clk) }
+}
+
+// WithLogger sends pacer's events to l (default: no logging). Waits are
+// logged at Debug, retries at Info, give-ups at Warn. Credentials never
+// appear: scopes hold hashes and URLs are logged without query or userinfo.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithHooks registers callbacks for pacer's events. See Hooks.
+func WithHooks(h Hooks) Option {
+	return func(c *config) { c.hooks = h }
+}
+
+// WithRandom replaces the source of jitter, a function returning numbers in
+// [0, 1). Tests use it for exact waits.
+func WithRandom(f func() float64) Option {
+	return func(c *config) { c.rand = f }
+}
+
+// WithBudget adds a client-side budget: at most limit requests reach the
+// server in any interval of length window (see Store for how latency is
+// accounted for). Repeat it for several windows at once (100 per minute AND
+// 1000 per hour). With route budgets (WithRouteBudget), these budgets apply
+// to requests matching no route, as one shared pool per scope.
+func WithBudget(limit int, window time.Duration) Option {
+	return func(c *config) { c.budgets = append(c.budgets, Budget{Limit: limit, Window: window}) }
+}
+
+// WithRouteBudget adds a budget for the requests matching a route template
+// such as "GET /v1/campaigns/:id" (":name" matches one path segment; the
+// method is optional). Each route is its own scope, within the scope of
+// WithScope; requests matching no route use the WithBudget budgets. When
+// several routes match, the one with the most literal segments wins.
+func WithRouteBudget(route string, limit int, window time.Duration) Option {
+	return func(c *config) { c.routes = c.routes.add(route, Budget{Limit: limit, Window: window}) }
+}
+
+// WithScope sets how requests are grouped into budget scopes (default
+// ScopeByHost). Use ScopeByHeader or ScopeByBearer for per-credential limits
+// and a custom ScopeFunc for, say, an organisation whose keys share a pool.
+func WithScope(f ScopeFunc) Option {
+	return func(c *config) { c.scope = f }
+}
+
+// WithHeadroom runs the configured budgets at a fraction of their limit
+// (0.9 runs 100/min at 90/min), leaving room for retries and other clients,
+// as API providers advise. f outside (0, 1] is ignored.
+func WithHeadroom(f float64) Option {
+	return func(c *config) {
+		if f > 0 && f <= 1 {
+			c.headroom = f
+		}
+	}
+}
+
+// WithPacing spreads each scope's requests evenly over its budget's window
+// (100 per minute: one every 600 ms) instead of letting a full window out in
+// one burst.
+func WithPacing() Option {
+	return func(c *config) { c.pace = true }
+}
+
+// WithStore replaces the in-memory budget store, for example with a store
+// shared by several processes (see the redisbudget module).
+func WithStore(s Store) Option {
+	return func(c *config) { c.store = s }
+}
+
+// WithQueueLimit bounds how many requests may wait for a slot in one scope;
+// beyond it requests fail at once with ErrQueueFull. 0 (the default) means
+// no bound. It applies to the default in-memory store.
+func WithQueueLimit(n int) Option {
+	return func(c *config) { c.queueLimit = n }
+}
+
+// WithoutLearning stops the default store from throttling on the limits the
+// server announces in its response headers; only configured budgets apply.
+func WithoutLearning() Option {
+	return func(c *config) { c.noLearning = true }
+}
+
+// scopeOf returns the request's scope and budgets (headroom applied).
+func (c *config) scopeOf(req *http.Request) (string, []Budget) {
+	scope := c.scope(req)
+	if len(c.routes) == 0 {
+		return scope, c.budgets
+	}
+	if r := c.routes.lookup(req); r != nil {
+		return scope + " " + r.pattern, r.budgets
+	}
+	return scope + " *", c.budgets
+}
+
+// finish applies headroom to every budget, once.
+func (c *config) finish() {
+	if c.headroom == 0 {
+		return
+	}
+	c.budgets = withHeadroom(c.budgets, c.headroom)
+	for _, r := range c.routes {
+		r.budgets = withHeadroom(r.budgets, c.headroom)
+	}
+}
+
+func withHeadroom(bs []Budget, f float64) []Budget {
+	out := make([]Budget, len(bs))
+	for i, b := range bs {
+		out[i] = Budget{Limit: max(1, int(float64(b.Limit)*f)), Window: b.Window}
+	}
+	return out
+}

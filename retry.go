@@ -1,0 +1,74 @@
+package pacer
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+)
+
+// IdempotencyKeyHeader is the header that marks a request as safe to repeat:
+// a server that honours it acts on a given key at most once.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+// defaultRetryStatuses are the statuses retried when repeating the request
+// cannot duplicate work (see mayRepeat). 429 and 503 are always retried.
+var defaultRetryStatuses = []int{
+	http.StatusInternalServerError,
+	http.StatusBadGateway,
+	http.StatusGatewayTimeout,
+}
+
+// alwaysRetried reports whether status means the server did not act on the
+// request, so a retry is safe whatever the method: 429 (rate limited) and
+// 503 (unavailable).
+func alwaysRetried(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
+}
+
+// mayRepeat reports whether sending req again cannot duplicate work: its
+// method is idempotent (RFC 9110 §9.2.2) or it carries an Idempotency-Key.
+func mayRepeat(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace,
+		http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return req.Header.Get(IdempotencyKeyHeader) != ""
+}
+
+// errorRetryable reports whether a transport error may be retried for req.
+// Errors that no retry can fix (bad certificates, pacer's own refusals, the
+// caller's context) are never retried. A request that never left the client
+// (the dial failed) is retried whatever its method; any other failure is
+// retried only when repeating cannot duplicate work, because the server may
+// have acted on the request before the connection died.
+func errorRetryable(req *http.Request, err error) bool {
+	if permanent(err) {
+		return false
+	}
+	if neverSent(err) {
+		return true
+	}
+	return mayRepeat(req)
+}
+
+func permanent(err error) bool {
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var rle *RateLimitError
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, ErrQueueFull) || errors.Is(err, ErrCircuitOpen) ||
+		errors.As(err, &rle) || errors.As(err, &certErr) ||
+		errors.As(err, &unknownAuth) || errors.As(err, &hostErr)
+}
+
+// neverSent reports whether err happened while connecting, before any byte
+// of the request was written.
+func neverSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}

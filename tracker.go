@@ -1,0 +1,189 @@
+package pacer
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Stats is a snapshot of what a Transport has done, per scope.
+type Stats struct {
+	// Scopes maps each scope seen recently to its figures.
+	Scopes map[string]ScopeStats
+}
+
+// ScopeStats are the figures of one scope. Counts are totals since the scope
+// was first seen (or since it was last evicted for being idle).
+type ScopeStats struct {
+	// Sent is the number of attempts sent to the server, retries included.
+	Sent int64
+	// InWindow is the number of slots counted in the scope's shortest
+	// configured window now; InFlight the requests sent and not yet
+	// answered; Queued the requests waiting for a slot (from the Store,
+	// when it reports usage).
+	InWindow, InFlight, Queued int
+	// Server is what the server last said about its limit, at ServerAt
+	// (zero if it never said anything).
+	Server   RateLimit
+	ServerAt time.Time
+	// Waits summarises the waits for a slot that were not instant.
+	Waits WaitStats
+	// RateLimited is the number of 429 responses received.
+	RateLimited int64
+	// Retries is the number of attempts that were retries.
+	Retries int64
+	// GivenUp is the number of requests that failed for good (after
+	// retries, or refused by a budget, breaker or deadline).
+	GivenUp int64
+	// AdaptiveRate is the adaptive mode's current send rate in requests
+	// per second; 0 when inactive.
+	AdaptiveRate float64
+	// Breaker is the circuit breaker's state ("closed" when none is on).
+	Breaker string
+}
+
+// WaitStats summarises throttled waits: how many, how long in total, and
+// the median, 99th percentile (each within 12.5%) and longest.
+type WaitStats struct {
+	Count         int64
+	Total         time.Duration
+	P50, P99, Max time.Duration
+}
+
+// tracker counts events per scope, calls hooks and logs. It is safe for
+// concurrent use; scopes idle for trackerIdle are forgotten so that many
+// distinct scopes cannot grow memory without bound.
+type tracker struct {
+	clock  Clock
+	logger *slog.Logger
+	hooks  Hooks
+
+	mu        sync.Mutex
+	scopes    map[string]*scopeCounts
+	lastSweep time.Time
+}
+
+const trackerIdle = 10 * time.Minute
+
+type scopeCounts struct {
+	sent, rateLimited, retries, givenUp int64
+	waits                               *histogram
+	server                              RateLimit
+	serverAt                            time.Time
+	touched                             time.Time
+}
+
+func newTracker(c *config) *tracker {
+	return &tracker{clock: c.clock, logger: c.logger, hooks: c.hooks, scopes: map[string]*scopeCounts{}}
+}
+
+// update runs f on the scope's counters under the lock.
+func (t *tracker) update(scope string, f func(*scopeCounts)) {
+	now := t.clock.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sc := t.scopes[scope]
+	if sc == nil {
+		t.sweep(now)
+		sc = &scopeCounts{}
+		t.scopes[scope] = sc
+	}
+	sc.touched = now
+	f(sc)
+}
+
+// sweep forgets idle scopes, at most once per trackerIdle.
+func (t *tracker) sweep(now time.Time) {
+	if now.Sub(t.lastSweep) < trackerIdle {
+		return
+	}
+	t.lastSweep = now
+	for k, sc := range t.scopes {
+		if now.Sub(sc.touched) > trackerIdle {
+			delete(t.scopes, k)
+		}
+	}
+}
+
+func (t *tracker) sent(r Request) {
+	t.update(r.Scope, func(sc *scopeCounts) { sc.sent++ })
+}
+
+func (t *tracker) waited(r Request, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t.update(r.Scope, func(sc *scopeCounts) {
+		if sc.waits == nil {
+			sc.waits = &histogram{}
+		}
+		sc.waits.record(d)
+	})
+	t.log(slog.LevelDebug, "pacer: waited for a slot", r, slog.Duration("wait", d))
+	if t.hooks.OnWait != nil {
+		t.hooks.OnWait(WaitEvent{Request: r, Wait: d})
+	}
+}
+
+func (t *tracker) rateLimit(e RateLimitEvent) {
+	t.update(e.Scope, func(sc *scopeCounts) {
+		if e.Status == 429 {
+			sc.rateLimited++
+		}
+		if e.HasRateLimit {
+			sc.server, sc.serverAt = e.RateLimit, t.clock.Now()
+		}
+	})
+	if e.Status == 429 {
+		t.log(slog.LevelWarn, "pacer: rate limited", e.Request, slog.Duration("retry_after", e.RetryAfter))
+	}
+	if t.hooks.OnRateLimit != nil {
+		t.hooks.OnRateLimit(e)
+	}
+}
+
+func (t *tracker) retry(e RetryEvent) {
+	t.update(e.Scope, func(sc *scopeCounts) { sc.retries++ })
+	t.log(slog.LevelInfo, "pacer: retrying", e.Request,
+		slog.Int("attempt", e.Attempt), slog.Int("status", e.Status), slog.Duration("wait", e.Wait))
+	if t.hooks.OnRetry != nil {
+		t.hooks.OnRetry(e)
+	}
+}
+
+func (t *tracker) giveUp(e GiveUpEvent) {
+	t.update(e.Scope, func(sc *scopeCounts) { sc.givenUp++ })
+	attrs := []slog.Attr{slog.Int("attempts", e.Attempts), slog.Int("status", e.Status)}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("error", e.Err.Error()))
+	}
+	t.log(slog.LevelWarn, "pacer: giving up", e.Request, attrs...)
+	if t.hooks.OnGiveUp != nil {
+		t.hooks.OnGiveUp(e)
+	}
+}
+
+func (t *tracker) log(level slog.Level, msg string, r Request, attrs ...slog.Attr) {
+	if t.logger == nil || !t.logger.Enabled(context.Background(), level) {
+		return
+	}
+	attrs = append(attrs, slog.String("method", r.Method), slog.String("url", r.URL), slog.String("scope", r.Scope))
+	t.logger.LogAttrs(context.Background(), level, msg, attrs...)
+}
+
+// snapshot copies the counters; usage from the store is merged in by Stats.
+func (t *tracker) snapshot() map[string]ScopeStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]ScopeStats, len(t.scopes))
+	for k, sc := range t.scopes {
+		s := ScopeStats{Sent: sc.sent, RateLimited: sc.rateLimited, Retries: sc.retries,
+			GivenUp: sc.givenUp, Server: sc.server, ServerAt: sc.serverAt, Breaker: "closed"}
+		if h := sc.waits; h != nil {
+			s.Waits = WaitStats{Count: h.n, Total: h.total, P50: h.quantile(0.5), P99: h.quantile(0.99), Max: h.max}
+		}
+		out[k] = s
+	}
+	return out
+}
