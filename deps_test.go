@@ -1,6 +1,0 @@
-package pacer
-
-import (
-	_ "github.com/stretchr/testify/require"
-	_ "go.uber.org/goleak"
-)
