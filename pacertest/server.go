@@ -64,21 +64,23 @@ func NewUnstartedServer(cfg Config) *Server {
 // Like httptest, running the test binary with -httptest.serve=127.0.0.1:8000
 // makes Start block and serve on that address, to probe the API by hand.
 func (s *Server) Start() {
+	clock := clockOf(s.Config.Clock)
+	now := clock.Now()
+	lim := newLimiter(&s.Config, now) // panics on an invalid Limit
+	app := s.Config.Handler
+	var items *itemsApp
+	if app == nil {
+		items = newItemsApp(s.Config.BulkMax)
+		app = items
+	}
 	s.mu.Lock()
 	if s.lim != nil {
 		s.mu.Unlock()
 		panic("pacertest: Server already started")
 	}
-	s.clock = clockOf(s.Config.Clock)
-	now := s.clock.Now()
-	s.lim = newLimiter(&s.Config, now)
+	s.clock, s.lim, s.app = clock, lim, items
 	s.rec = newRecorder(now)
 	s.dice = newDice(s.Config.Faults.Seed)
-	app := s.Config.Handler
-	if app == nil {
-		s.app = newItemsApp(s.Config.BulkMax)
-		app = s.app
-	}
 	s.mu.Unlock()
 	s.ts = httptest.NewUnstartedServer(s.handler(app))
 	s.ts.Start()
