@@ -1,0 +1,61 @@
+package pacer_test
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pacerhq/pacer"
+)
+
+func ExampleParseRateLimit() {
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := http.Header{}
+	h.Set("X-RateLimit-Limit", "100")
+	h.Set("X-RateLimit-Remaining", "95")
+	h.Set("X-RateLimit-Reset", "1704067260") // unix seconds
+
+	rl, ok := pacer.ParseRateLimit(h, now)
+	fmt.Println(ok, rl.Limit, rl.Remaining, rl.Reset.Sub(now))
+
+	// The IETF structured fields; the most restrictive policy governs.
+	h = http.Header{}
+	h.Set("RateLimit", `"burst";r=5;t=1, "daily";r=900;t=3600`)
+	h.Set("RateLimit-Policy", `"burst";q=10;w=1, "daily";q=1000;w=86400`)
+	rl, ok = pacer.ParseRateLimit(h, now)
+	fmt.Println(ok, rl.Policy, rl.Limit, rl.Remaining, rl.Reset.Sub(now), rl.Window)
+	// Output:
+	// true 100 95 1m0s
+	// true burst 10 5 1s 1s
+}
+
+func ExampleParseRetryAfter() {
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, v := range []string{
+		"120",
+		"Mon, 01 Jan 2024 00:01:30 GMT",
+		"Sun, 31 Dec 2023 23:00:00 GMT", // in the past
+		"99999999999999999999999",       // clamped to MaxRetryAfter
+		"soon",
+	} {
+		d, ok := pacer.ParseRetryAfter(v, now)
+		fmt.Println(d, ok)
+	}
+	// Output:
+	// 2m0s true
+	// 1m30s true
+	// 0s true
+	// 24h0m0s true
+	// 0s false
+}
+
+func ExampleRetryAfterFromHeader() {
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := http.Header{}
+	// The server's clock runs an hour ahead of ours.
+	h.Set("Date", "Mon, 01 Jan 2024 01:00:00 GMT")
+	h.Set("Retry-After", "Mon, 01 Jan 2024 01:00:30 GMT")
+	d, ok := pacer.RetryAfterFromHeader(h, now)
+	fmt.Println(d, ok)
+	// Output: 30s true
+}

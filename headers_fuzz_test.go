@@ -1,0 +1,131 @@
+package pacer
+
+import (
+	"bytes"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// encodeHeader writes h as "Key: value" lines, keys as stored (not
+// canonicalised), in a stable order.
+func encodeHeader(h http.Header) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			b.WriteString(k + ": " + v + "\n")
+		}
+	}
+	return b.String()
+}
+
+// decodeHeader reads encodeHeader's format into map keys as written, so the
+// fuzzer also reaches non-canonical keys.
+func decodeHeader(s string) http.Header {
+	h := http.Header{}
+	for line := range strings.SplitSeq(s, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			h[k] = append(h[k], v)
+		}
+	}
+	return h
+}
+
+// requireWait checks a wait pacer read from a server.
+func requireWait(t *testing.T, d time.Duration, ok bool) {
+	t.Helper()
+	require.GreaterOrEqual(t, d, time.Duration(0))
+	require.LessOrEqual(t, d, MaxRetryAfter)
+	if !ok {
+		require.Zero(t, d)
+	}
+}
+
+// requireSane checks the invariants of every RateLimit ParseRateLimits returns.
+func requireSane(t *testing.T, rl RateLimit, now time.Time) {
+	t.Helper()
+	require.GreaterOrEqual(t, rl.Remaining, 0)
+	require.GreaterOrEqual(t, rl.Limit, 0)
+	if rl.Limit > 0 {
+		require.LessOrEqual(t, rl.Remaining, rl.Limit)
+	}
+	require.GreaterOrEqual(t, rl.Window, time.Duration(0))
+	if !rl.Reset.IsZero() {
+		requireWait(t, rl.Reset.Sub(now), true)
+	}
+}
+
+func FuzzParseRateLimit(f *testing.F) {
+	for _, c := range rateLimitCases {
+		f.Add(encodeHeader(c.h), c.clock().UnixNano())
+	}
+	f.Fuzz(func(t *testing.T, raw string, nowNano int64) {
+		h, now := decodeHeader(raw), time.Unix(0, nowNano).UTC()
+		all := ParseRateLimits(h, now)
+		for i, rl := range all {
+			requireSane(t, rl, now)
+			if i > 0 {
+				require.LessOrEqual(t, moreRestrictive(all[i-1], rl), 0, "most restrictive first")
+			}
+		}
+		rl, ok := ParseRateLimit(h, now)
+		require.Equal(t, len(all) > 0, ok)
+		if ok {
+			require.Equal(t, all[0], rl)
+		} else {
+			require.Zero(t, rl)
+		}
+	})
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, c := range retryAfterCases {
+		f.Add(c.value, "")
+		f.Add(c.value, httpDate(at(time.Hour)))
+	}
+	f.Fuzz(func(t *testing.T, value, date string) {
+		d, ok := ParseRetryAfter(value, hdrT0)
+		requireWait(t, d, ok)
+		if x, err := strconv.ParseFloat(strings.TrimSpace(value), 64); ok && err == nil && x < MaxRetryAfter.Seconds() {
+			require.InDelta(t, x, d.Seconds(), 1e-6, "delta-seconds read as the number they are")
+		}
+		h := http.Header{"Retry-After": {value}}
+		if date != "" {
+			h["Date"] = []string{date}
+		}
+		hd, hok := RetryAfterFromHeader(h, hdrT0)
+		requireWait(t, hd, hok)
+		require.Equal(t, ok, hok)
+		if date == "" {
+			require.Equal(t, d, hd)
+		}
+	})
+}
+
+func FuzzParseBodyHint(f *testing.F) {
+	for _, c := range bodyHintCases {
+		f.Add([]byte(c.body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		d, ok := parseBodyHint(body, hdrT0)
+		requireWait(t, d, ok)
+
+		resp := &http.Response{Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(body))}
+		pd, pok := peekBodyHint(resp, hdrT0)
+		requireWait(t, pd, pok)
+		if len(body) <= bodyHintLimit {
+			require.Equal(t, ok, pok)
+			require.Equal(t, d, pd)
+		}
+		rest, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(body, rest), "body intact after the peek")
+	})
+}
