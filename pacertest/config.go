@@ -196,9 +196,9 @@ type Faults struct {
 	// Latency delays every request by this much server-clock time before it
 	// is handled (limiter decision and answer happen after the delay).
 	Latency time.Duration
-	// ResetAfterCommit is the fraction of creating POSTs (2xx answers that
-	// are not idempotent replays) for which the server keeps the created
-	// item and then closes the connection without answering.
+	// ResetAfterCommit is the fraction of creating POSTs (answered 201
+	// Created, and not an idempotent replay) for which the server keeps the
+	// created item and then closes the connection without answering.
 	ResetAfterCommit float64
 	// Seed seeds the fault generator.
 	Seed int64

@@ -230,7 +230,7 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request, app http.Handl
 	}
 	rec := httptest.NewRecorder()
 	app.ServeHTTP(rec, r)
-	creating := rec.Code >= 200 && rec.Code < 300 && rec.Header().Get(headerReplayed) == ""
+	creating := rec.Code == http.StatusCreated && rec.Header().Get(headerReplayed) == ""
 	if creating && s.rollReset() && resetConnection(w) {
 		s.mu.Lock()
 		s.rec.dropped++
