@@ -184,7 +184,9 @@ type Faults struct {
 	// any limit and create nothing.
 	Fail503 float64
 	// Outage, when non-nil and true at the server's current time, answers
-	// every request 503 like Fail503. See also (*Server).SetOutage.
+	// every request 503 like Fail503. It is called with the Server's lock
+	// held, so it must not call the Server's methods. See also
+	// (*Server).SetOutage.
 	Outage func(now time.Time) bool
 	// RetryAfter503 is the wait advertised on 503 responses; zero means one
 	// second.

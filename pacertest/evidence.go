@@ -1,7 +1,9 @@
 package pacertest
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -191,4 +193,18 @@ func (e *Evidence) fillCreated(counts map[string]int) {
 		}
 	}
 	slices.Sort(e.CreatedTwice)
+}
+
+// String summarises e on a few lines, for test failure messages:
+//
+//	require.Empty(t, ev.CreatedTwice, "%v", ev)
+func (e Evidence) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "accepted=%d rejected=%d failed=%d failedOpen=%d dropped=%d created=%d createdTwice=%d",
+		e.Accepted, e.Rejected, e.Failed, e.FailedOpen, e.Dropped, e.Created, len(e.CreatedTwice))
+	for _, w := range e.Windows {
+		fmt.Fprintf(&b, "\n  %s[%s]: max %d in one %s window (limit %d)",
+			w.Name, w.Key, w.MaxInWindow, w.Limit.Kind, w.Limit.Requests)
+	}
+	return b.String()
 }
