@@ -26,7 +26,11 @@ const bodyHintDepth = 16
 // with another type or a Content-Encoding are left untouched. Call it only on
 // error responses, whose bodies are plain readers.
 func peekBodyHint(resp *http.Response, now time.Time) (time.Duration, bool) {
-	if resp == nil || resp.Body == nil || resp.Body == http.NoBody || !jsonBody(resp.Header) {
+	if resp == nil || resp.Body == nil || resp.Body == http.NoBody {
+		return 0, false
+	}
+	f := readHeaderFields(resp.Header)
+	if !jsonBody(f) {
 		return 0, false
 	}
 	orig := resp.Body
@@ -36,7 +40,7 @@ func peekBodyHint(resp *http.Response, now time.Time) (time.Duration, bool) {
 		rest = errReader{err}
 	}
 	resp.Body = peekedBody{io.MultiReader(bytes.NewReader(prefix), rest), orig}
-	return bodyHint(prefix, readServerTime(resp.Header, now))
+	return bodyHint(prefix, readServerTime(f, now))
 }
 
 // peekedBody is a response body whose first bytes were read and put back.
@@ -50,15 +54,15 @@ type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
-// jsonBody reports whether the header describes a body worth inspecting:
+// jsonBody reports whether the fields describe a body worth inspecting:
 // JSON (or untyped) and not content-encoded.
-func jsonBody(h http.Header) bool {
-	for _, enc := range fieldValues(h, "Content-Encoding") {
+func jsonBody(f headerFields) bool {
+	for _, enc := range f.get("Content-Encoding") {
 		if e := strings.TrimSpace(enc); e != "" && !strings.EqualFold(e, "identity") {
 			return false
 		}
 	}
-	ct := fieldValues(h, "Content-Type")
+	ct := f.get("Content-Type")
 	if len(ct) == 0 {
 		return true
 	}

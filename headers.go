@@ -81,16 +81,15 @@ func ParseRateLimit(h http.Header, now time.Time) (rl RateLimit, ok bool) {
 // X-RateLimit-*, X-Rate-Limit-* and RateLimit-* families present. It returns
 // nil when there is none.
 func ParseRateLimits(h http.Header, now time.Time) []RateLimit {
-	st := readServerTime(h, now)
-	out := structuredLimits(h, st)
-	for _, prefix := range legacyPrefixes {
-		rl, ok := foldLimit(
-			fieldValues(h, prefix+"Limit"),
-			fieldValues(h, prefix+"Remaining"),
-			resetValues(h, prefix),
-			st,
-		)
-		if ok {
+	f := readHeaderFields(h)
+	st := readServerTime(f, now)
+	out := structuredLimits(f, st)
+	for _, fam := range legacyFamilies {
+		resets := f.get(fam.resetAfter)
+		if _, valid := latestReset(resets, st); !valid {
+			resets = f.get(fam.reset)
+		}
+		if rl, ok := foldLimit(f.get(fam.limit), f.get(fam.remaining), resets, st); ok {
 			out = append(out, rl)
 		}
 	}
@@ -98,16 +97,21 @@ func ParseRateLimits(h http.Header, now time.Time) []RateLimit {
 	return out
 }
 
-// legacyPrefixes name the header families with one field per quantity.
-var legacyPrefixes = []string{"X-RateLimit-", "X-Rate-Limit-", "RateLimit-"}
+// legacyFamily names the fields of a header family with one field per
+// quantity. A valid Reset-After (relative) is preferred over Reset.
+type legacyFamily struct {
+	limit, remaining, reset, resetAfter string
+}
 
-// resetValues returns the family's Reset-After values (relative seconds),
-// or, when there are none, its Reset values.
-func resetValues(h http.Header, prefix string) []string {
-	if after := fieldValues(h, prefix+"Reset-After"); len(after) > 0 {
-		return after
-	}
-	return fieldValues(h, prefix+"Reset")
+var legacyFamilies = []legacyFamily{
+	newLegacyFamily("X-RateLimit-"),
+	newLegacyFamily("X-Rate-Limit-"),
+	newLegacyFamily("RateLimit-"),
+}
+
+func newLegacyFamily(prefix string) legacyFamily {
+	key := func(name string) string { return textproto.CanonicalMIMEHeaderKey(prefix + name) }
+	return legacyFamily{key("Limit"), key("Remaining"), key("Reset"), key("Reset-After")}
 }
 
 // foldLimit builds one policy from the raw values of its three quantities,
@@ -199,17 +203,35 @@ func moreRestrictive(a, b RateLimit) int {
 	return b.Reset.Compare(a.Reset)
 }
 
-// fieldValues returns the values of the header field name, looking under its
-// canonical key first and then under any other key equal to it ignoring case
-// (maps built by hand or by other libraries may hold "x-ratelimit-reset").
-// The returned slice never aliases h's storage when it has to be extended.
-func fieldValues(h http.Header, name string) []string {
-	key := textproto.CanonicalMIMEHeaderKey(name)
-	values := h[key]
+// headerFields reads header fields case-insensitively: under their canonical
+// keys, as http.Header stores them, and under any other spelling a map built
+// by hand may hold ("x-ratelimit-reset"). Build it once per header with
+// readHeaderFields; it then costs one map lookup per field.
+type headerFields struct {
+	h     http.Header
+	other http.Header // values under non-canonical keys, canonically keyed; nil if none
+}
+
+func readHeaderFields(h http.Header) headerFields {
+	f := headerFields{h: h}
 	for k, vs := range h {
-		if k != key && strings.EqualFold(k, name) {
-			values = append(slices.Clip(values), vs...)
+		if c := textproto.CanonicalMIMEHeaderKey(k); c != k {
+			if f.other == nil {
+				f.other = http.Header{}
+			}
+			f.other[c] = append(f.other[c], vs...)
 		}
+	}
+	return f
+}
+
+// get returns the values of the field name (canonical spelling is fastest).
+// The result never writes into the header's storage when it extends it.
+func (f headerFields) get(name string) []string {
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	values := f.h[key]
+	if more := f.other[key]; len(more) > 0 {
+		values = append(slices.Clip(values), more...)
 	}
 	return values
 }

@@ -62,6 +62,8 @@ var rateLimitCases = []rateLimitCase{
 		want: RateLimit{Remaining: 1, Reset: at(30 * time.Second)}, ok: true},
 	{name: "Reset-After alone, fractional", h: hdr("X-RateLimit-Remaining", "1", "X-RateLimit-Reset-After", "0.25"),
 		want: RateLimit{Remaining: 1, Reset: at(250 * time.Millisecond)}, ok: true},
+	{name: "garbage Reset-After falls back to Reset", h: hdr("X-RateLimit-Remaining", "1", "X-RateLimit-Reset", "15", "X-RateLimit-Reset-After", "soon"),
+		want: RateLimit{Remaining: 1, Reset: at(15 * time.Second)}, ok: true},
 	{name: "X-Rate-Limit family", h: hdr("X-Rate-Limit-Limit", "10", "X-Rate-Limit-Remaining", "3", "X-Rate-Limit-Reset", "20"),
 		want: RateLimit{Limit: 10, Remaining: 3, Reset: at(20 * time.Second)}, ok: true},
 	{name: "non-canonical map keys", h: http.Header{"x-ratelimit-remaining": {"7"}, "X-RATELIMIT-LIMIT": {"10"}, "x-RateLimit-reset": {"5"}},
@@ -197,11 +199,11 @@ func TestParseRateLimitsReturnsAllMostRestrictiveFirst(t *testing.T) {
 	assert.Nil(t, ParseRateLimits(hdr("X-RateLimit-Limit", "10"), hdrT0))
 }
 
-func TestFieldValuesDoesNotWriteIntoHeader(t *testing.T) {
+func TestHeaderFieldsDoNotWriteIntoHeader(t *testing.T) {
 	own := make([]string, 1, 4) // spare capacity a careless append would write into
 	own[0] = "1"
 	h := http.Header{"X-Ratelimit-Remaining": own, "x-ratelimit-remaining": {"2"}}
-	assert.Equal(t, []string{"1", "2"}, fieldValues(h, "X-RateLimit-Remaining"))
+	assert.Equal(t, []string{"1", "2"}, readHeaderFields(h).get("X-RateLimit-Remaining"))
 	assert.Empty(t, own[:2][1])
 }
 

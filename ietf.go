@@ -1,7 +1,6 @@
 package pacer
 
 import (
-	"net/http"
 	"strings"
 	"time"
 )
@@ -20,8 +19,8 @@ type sfMember struct {
 // ("default";q=100;w=60) for Limit and Window, and the older dictionary form
 // (limit=100, remaining=50, reset=30). Members repeating a policy name are
 // merged conservatively.
-func structuredLimits(h http.Header, st serverTime) []RateLimit {
-	members := sfMembers(fieldValues(h, "RateLimit"))
+func structuredLimits(f headerFields, st serverTime) []RateLimit {
+	members := sfMembers(f.get("Ratelimit"))
 	if len(members) == 0 {
 		return nil
 	}
@@ -29,7 +28,7 @@ func structuredLimits(h http.Header, st serverTime) []RateLimit {
 	if rl, ok := dictionaryLimit(members, st); ok {
 		out = append(out, rl)
 	}
-	policies := sfMembers(fieldValues(h, "RateLimit-Policy"))
+	policies := sfMembers(f.get("Ratelimit-Policy"))
 	seen := map[string]int{} // policy name → index in out
 	for _, m := range members {
 		rl, ok := namedLimit(m, policies, st)

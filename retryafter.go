@@ -37,8 +37,9 @@ func ParseRetryAfter(value string, now time.Time) (time.Duration, bool) {
 // more than 2 s away from now (see ParseRateLimit): the wait is date − Date.
 // When the field is repeated, the longest valid wait is returned.
 func RetryAfterFromHeader(h http.Header, now time.Time) (d time.Duration, ok bool) {
-	st := readServerTime(h, now)
-	for _, v := range fieldValues(h, "Retry-After") {
+	f := readHeaderFields(h)
+	st := readServerTime(f, now)
+	for _, v := range f.get("Retry-After") {
 		if w, valid := retryAfter(v, st); valid && (!ok || w > d) {
 			d, ok = w, true
 		}

@@ -20,12 +20,12 @@ type serverTime struct {
 	now, server time.Time
 }
 
-// readServerTime reads the first valid Date header of h. The server's clock
+// readServerTime reads the first valid Date field of f. The server's clock
 // is taken to be that Date when it is more than dateSkewTolerance away from
 // now, and now otherwise.
-func readServerTime(h http.Header, now time.Time) serverTime {
+func readServerTime(f headerFields, now time.Time) serverTime {
 	st := serverTime{now: now, server: now}
-	for _, v := range fieldValues(h, "Date") {
+	for _, v := range f.get("Date") {
 		date, err := http.ParseTime(strings.TrimSpace(v))
 		if err != nil {
 			continue
