@@ -15,17 +15,8 @@ const maxBody = 16 << 20
 // headerReplayed marks a response replayed for a repeated Idempotency-Key.
 const headerReplayed = "Idempotent-Replayed"
 
-// itemsApp is the default application behind the limiter, a small items API:
-//   - POST with a JSON object body holding an "id" string creates that item
-//     (201, the object echoed); other JSON objects or an empty body get 200;
-//   - POST to a path ending in /bulk with a JSON array of such objects
-//     creates each (201); more than bulkMax items (if positive) get 413;
-//   - every other request gets 200 with a small JSON body;
-//   - a POST repeating an Idempotency-Key seen before (for the same API key)
-//     gets the stored response, marked "Idempotent-Replayed: true", and
-//     creates nothing.
-//
-// It is safe for concurrent use by multiple goroutines.
+// itemsApp is the items API of the package documentation. It is safe for
+// concurrent use by multiple goroutines.
 type itemsApp struct {
 	bulkMax int
 

@@ -55,8 +55,8 @@ type Config struct {
 	BulkMax int
 
 	// Handler replaces the items API behind the limiter. Nil means the items
-	// API (see the package documentation of NewServer). With a custom
-	// Handler, Evidence reports no created items.
+	// API (see the package documentation). With a custom Handler, Evidence
+	// reports no created items.
 	Handler http.Handler
 }
 

@@ -16,8 +16,27 @@
 // which items were created, created twice, or never created.
 //
 // Presets (SlidingHourPerKey, OrgMinuteAndIPSecond, IPFiveMinutesNoHeaders,
-// PerEndpointWindows, OrgMinuteAndHour) reproduce the behaviour described by
-// the vendor pages in /work/shared/vendor-docs.
+// PerEndpointWindows, OrgMinuteAndHour) reproduce the rate-limit behaviour
+// documented by five real vendors (lupitor, lumail, lumar, a campaigns API
+// and demeterrr); each preset's doc names its page.
+//
+// # The items API
+//
+// Unless Config.Handler replaces it, the application behind the limiter is a
+// small items API:
+//   - a POST whose body is a JSON object with an "id" string creates that item
+//     and answers 201 with the object; other JSON objects and empty bodies
+//     get 200 and create nothing; other bodies get 400;
+//   - a POST to a path ending in /bulk with a JSON array of such objects
+//     creates each and answers 201; a batch larger than Config.BulkMax gets
+//     413, a batch with an item lacking an id 400, and neither creates
+//     anything;
+//   - any other request gets 200 with a small JSON body;
+//   - a POST repeating an Idempotency-Key already seen for the same API key
+//     gets the stored response, marked "Idempotent-Replayed: true", and
+//     creates nothing. Stored responses are kept until the server closes.
+//
+// Requests answered 429 or 503 never reach the application.
 //
 // Unless stated otherwise, everything in this package is safe for concurrent
 // use by multiple goroutines.

@@ -38,7 +38,7 @@ type Evidence struct {
 
 	// Series counts outcomes per span of server time, oldest first, for
 	// plots. Buckets start one second wide and double in width (merging
-	// pairs) whenever the run outgrows maxBuckets, so memory stays bounded.
+	// pairs) whenever the run outgrows 4096 buckets, so memory stays bounded.
 	Series []Bucket
 
 	created map[string]int
