@@ -1,0 +1,181 @@
+package pacer
+
+import (
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// AdaptiveMode selects when a MemoryStore throttles a scope by additive
+// increase, multiplicative decrease (AIMD) of its send rate, for servers that
+// answer 429 without saying anything about their limit. The zero value is
+// AdaptiveAuto.
+type AdaptiveMode int
+
+const (
+	// AdaptiveAuto activates adaptive mode in a scope on its first 429 that
+	// carried no rate-limit headers, and releases it once the allowed rate
+	// has grown far above anything the scope has sent at.
+	AdaptiveAuto AdaptiveMode = iota
+	// AdaptiveOff never activates adaptive mode.
+	AdaptiveOff
+	// AdaptiveAlways activates adaptive mode on a scope's first 429, with or
+	// without headers, and never releases it.
+	AdaptiveAlways
+)
+
+// Tuning of adaptive mode.
+const (
+	// adaptiveBeta is the fraction of the measured send rate a 429 cuts the
+	// allowed rate to.
+	adaptiveBeta = 0.7
+	// adaptiveFloor is the lowest allowed rate, in requests per second.
+	adaptiveFloor = 0.5
+	// adaptiveRun is the number of successes in which the additive increase
+	// climbs from a cut back to the rate cut from; the increase per success
+	// doubles after every such run without a 429.
+	adaptiveRun = 100
+	// adaptiveCooldown is the least time between two cuts. Besides, a 429
+	// cuts only if its request was sent after the latest cut, so the 429s of
+	// requests in flight at a cut count once.
+	adaptiveCooldown = 100 * time.Millisecond
+	// adaptiveRelease: AdaptiveAuto releases a scope when its allowed rate is
+	// this many times both the rate of the latest cut and the measured send
+	// rate.
+	adaptiveRelease = 4
+)
+
+// aimd is a scope's adaptive mode: a rate.Limiter (burst 1) whose rate a 429
+// cuts and every success raises.
+//
+// An aimd is not safe for concurrent use; its scope's mutex guards it.
+type aimd struct {
+	lim       *rate.Limiter // nil until the first activation
+	active    bool
+	meter     sendMeter
+	ceiling   float64 // send rate at the latest cut, requests per second
+	step      float64 // increase per success, requests per second
+	lastCut   time.Time
+	successes int // since the latest cut
+}
+
+// sent records a grant for the send-rate measurement.
+func (a *aimd) sent(now time.Time) { a.meter.add(now) }
+
+// rate returns the allowed rate in requests per second, 0 when inactive.
+func (a *aimd) rate() float64 {
+	if !a.active {
+		return 0
+	}
+	return float64(a.lim.Limit())
+}
+
+// gate adds the adaptive rate to g.
+func (a *aimd) gate(g *grantGate) {
+	if a.active {
+		g.until(g.now.Add(limiterDelay(a.lim, g.now)))
+	}
+}
+
+// take spends the adaptive rate's token for a grant at now.
+func (a *aimd) take(now time.Time) {
+	if a.active {
+		a.lim.AllowN(now, 1)
+	}
+}
+
+// observe adapts the rate to the answer o (arrived at at) to a request
+// granted at granted.
+func (a *aimd) observe(mode AdaptiveMode, granted time.Time, o Outcome, at time.Time) {
+	if mode == AdaptiveOff || !o.Sent {
+		return
+	}
+	switch {
+	case o.Status == http.StatusTooManyRequests:
+		if a.active && !granted.Before(a.lastCut) && at.Sub(a.lastCut) >= adaptiveCooldown ||
+			!a.active && (mode == AdaptiveAlways || !o.HasRateLimit) {
+			a.cut(at)
+		}
+	case a.active && o.Status > 0 && o.Status < 500:
+		a.raise(at, mode)
+	}
+}
+
+// cut lowers the allowed rate to adaptiveBeta times the rate the scope was
+// sending at (at most the allowed rate), activating adaptive mode.
+func (a *aimd) cut(now time.Time) {
+	base := a.meter.at(now)
+	if a.active && (base <= 0 || base > a.rate()) {
+		base = a.rate()
+	}
+	base = max(base, adaptiveFloor)
+	a.ceiling = base
+	a.step = (1 - adaptiveBeta) * base / adaptiveRun
+	a.successes = 0
+	a.lastCut = now
+	a.set(now, max(adaptiveFloor, adaptiveBeta*base))
+	a.active = true
+}
+
+// raise adds the step to the allowed rate after a success; AdaptiveAuto
+// releases the scope once the rate is far above what it is used at.
+func (a *aimd) raise(now time.Time, mode AdaptiveMode) {
+	a.successes++
+	if a.successes%adaptiveRun == 0 {
+		a.step *= 2
+	}
+	r := a.rate() + a.step
+	a.set(now, r)
+	if mode == AdaptiveAuto && r >= adaptiveRelease*max(a.ceiling, a.meter.at(now)) {
+		a.active = false
+	}
+}
+
+func (a *aimd) set(now time.Time, r float64) {
+	if a.lim == nil {
+		a.lim = rate.NewLimiter(rate.Limit(r), 1)
+		return
+	}
+	a.lim.SetLimitAt(now, rate.Limit(r))
+}
+
+// Send-rate measurement, as in the AWS SDKs' adaptive retry mode: counts per
+// half-second bucket, smoothed.
+const (
+	meterBucket = 500 * time.Millisecond
+	meterSmooth = 0.8 // weight of the latest bucket
+)
+
+// sendMeter measures a scope's send rate in requests per second.
+type sendMeter struct {
+	bucket time.Time // start of the current bucket
+	count  int       // sends in the current bucket
+	rate   float64   // smoothed rate of the completed buckets
+}
+
+func (m *sendMeter) add(now time.Time) {
+	m.roll(now)
+	m.count++
+}
+
+// at returns the measured rate at now: the smoothed rate, or the current
+// bucket's if that is higher (a burst that began within the bucket).
+func (m *sendMeter) at(now time.Time) float64 {
+	m.roll(now)
+	return max(m.rate, float64(m.count)/meterBucket.Seconds())
+}
+
+func (m *sendMeter) roll(now time.Time) {
+	b := now.Truncate(meterBucket)
+	if m.bucket.IsZero() {
+		m.bucket = b
+		return
+	}
+	if !b.After(m.bucket) {
+		return
+	}
+	cur := float64(m.count) / b.Sub(m.bucket).Seconds()
+	m.rate = meterSmooth*cur + (1-meterSmooth)*m.rate
+	m.bucket, m.count = b, 0
+}

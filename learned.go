@@ -1,0 +1,194 @@
+package pacer
+
+import (
+	"net/http"
+	"time"
+)
+
+// Bounds of what a scope learns from response headers.
+const (
+	// maxLimitCaps bounds the caps a scope keeps; beyond it two are merged
+	// into one as strict as both.
+	maxLimitCaps = 8
+	// defaultLearnedWindow is how long a Remaining without a Reset (and no
+	// window learned yet) is trusted.
+	defaultLearnedWindow = time.Second
+)
+
+// headerState is what the scope's latest answered response (status below
+// 500) said about rate-limit headers.
+type headerState uint8
+
+const (
+	headersUnknown headerState = iota // no such response yet
+	headersSent                       // it carried rate-limit headers
+	headersAbsent                     // it did not (a server failing open)
+)
+
+// limitCap is one learned bound: while now is before until, a grant needs
+// learnedLimits.sent < sent.
+type limitCap struct {
+	sent  int64
+	until time.Time
+}
+
+// learnedLimits is what a scope's responses said about the server's limit,
+// turned into bounds on the scope's cumulative count of sent requests.
+//
+// sent counts the grants that were (or may yet be) sent; done counts the
+// answers to them. A grant carries done as it was at grant time (Slot.Mark).
+// When the answer X says Remaining R, the server has counted X and every
+// request answered before X was sent, so at most R further requests may
+// reach it: the requests not answered before X was sent may or may not have
+// been counted, and are assumed to count against R. Hence the cap
+//
+//	sent <= doneAtGrant(X) + 1 + R,
+//
+// valid until X's Reset. Each cap is safe on its own, whatever order the
+// answers arrive in, so a stale answer can only add a looser cap. The scope
+// keeps the caps no other cap is stricter and longer-lived than, at most
+// maxLimitCaps of them.
+//
+// A learnedLimits is not safe for concurrent use; its scope's mutex guards it.
+type learnedLimits struct {
+	sent, done int64
+	caps       [maxLimitCaps]limitCap // by until ascending, hence by sent ascending
+	ncaps      int
+	blocked    time.Time // a 429's Retry-After: no grant before it
+	headers    headerState
+	latest     RateLimit     // the latest RateLimit observed
+	window     time.Duration // the latest window the server named
+}
+
+// granted counts a grant and returns its mark: done at grant time.
+func (l *learnedLimits) granted() uint64 {
+	l.sent++
+	return uint64(l.done)
+}
+
+// observe learns from the answer to a slot granted with mark. It must be
+// called for sent requests only; unsent ones just take back their grant.
+func (l *learnedLimits) observe(mark uint64, o Outcome, at time.Time) {
+	if !o.Sent {
+		l.sent--
+		return
+	}
+	l.done++
+	if o.Status > 0 && o.Status < 500 {
+		l.headers = headersAbsent
+		if o.HasRateLimit {
+			l.headers = headersSent
+		}
+	}
+	if o.Status == http.StatusTooManyRequests && o.RetryAfter > 0 {
+		l.blocked = later(l.blocked, at.Add(o.RetryAfter))
+	}
+	if o.HasRateLimit {
+		l.learn(int64(mark), o.RateLimit, at)
+	}
+}
+
+// learn adds the cap said by rl, on an answer to a request granted when
+// doneAtGrant answers were in.
+func (l *learnedLimits) learn(doneAtGrant int64, rl RateLimit, at time.Time) {
+	l.latest = rl
+	if rl.Window > 0 {
+		l.window = rl.Window
+	}
+	until := rl.Reset
+	if until.IsZero() {
+		w := l.window
+		if w <= 0 {
+			w = defaultLearnedWindow
+		}
+		until = at.Add(w)
+	}
+	if !until.After(at) {
+		return // already reset: nothing to hold back
+	}
+	l.addCap(limitCap{sent: doneAtGrant + 1 + int64(max(rl.Remaining, 0)), until: until})
+}
+
+// addCap inserts c unless a kept cap is at least as strict for at least as
+// long, dropping the caps c makes redundant.
+func (l *learnedLimits) addCap(c limitCap) {
+	kept := l.caps[:0]
+	for _, k := range l.caps[:l.ncaps] {
+		if k.sent <= c.sent && !k.until.Before(c.until) {
+			return // c adds nothing
+		}
+		if c.sent <= k.sent && !c.until.Before(k.until) {
+			continue // k adds nothing beside c
+		}
+		kept = append(kept, k)
+	}
+	l.ncaps = len(kept)
+	if l.ncaps == maxLimitCaps {
+		l.mergeClosest()
+	}
+	i := l.ncaps
+	for i > 0 && l.caps[i-1].until.After(c.until) {
+		l.caps[i] = l.caps[i-1]
+		i--
+	}
+	l.caps[i] = c
+	l.ncaps++
+}
+
+// mergeClosest replaces the two neighbouring caps whose ends are closest by
+// one cap as strict as both: the smaller count, until the later end.
+func (l *learnedLimits) mergeClosest() {
+	best := 0
+	for i := 1; i+1 < l.ncaps; i++ {
+		if l.caps[i+1].until.Sub(l.caps[i].until) < l.caps[best+1].until.Sub(l.caps[best].until) {
+			best = i
+		}
+	}
+	l.caps[best].until = l.caps[best+1].until
+	copy(l.caps[best+1:l.ncaps], l.caps[best+2:l.ncaps])
+	l.ncaps--
+}
+
+// prune forgets the caps that have expired at now.
+func (l *learnedLimits) prune(now time.Time) {
+	n := 0
+	for n < l.ncaps && !l.caps[n].until.After(now) {
+		n++
+	}
+	if n > 0 {
+		copy(l.caps[:], l.caps[n:l.ncaps])
+		l.ncaps -= n
+	}
+}
+
+// probing reports whether the scope must send one request at a time to learn
+// where it stands: the server sends rate-limit headers (or, for a scope with
+// no configured budget, may send them) but no cap is in force.
+func (l *learnedLimits) probing(configured bool) bool {
+	return l.ncaps == 0 && (l.headers == headersSent || l.headers == headersUnknown && !configured)
+}
+
+// gate adds the learned limits to g.
+func (l *learnedLimits) gate(g *grantGate, inFlight int, configured bool) {
+	l.prune(g.now)
+	g.until(l.blocked)
+	for i := 0; i < l.ncaps && l.caps[i].sent <= l.sent; i++ {
+		g.until(l.caps[i].until) // caps are by sent ascending: this prefix blocks
+	}
+	if l.probing(configured) && inFlight > 0 {
+		g.untilAnswer()
+	}
+}
+
+// holds reports whether anything learned is still in force at now.
+func (l *learnedLimits) holds(now time.Time) bool {
+	l.prune(now)
+	return l.ncaps > 0 || l.blocked.After(now)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,278 @@
+package pacer
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// settle is how long the queue tests wait, in real time, for goroutines to
+// reach a state; the manual clock does not move meanwhile.
+const settle = 5 * time.Second
+
+// pending is a Reserve running in its own goroutine.
+type pending struct {
+	name string
+	done chan struct{}
+	slot Slot
+	err  error
+}
+
+// start runs Reserve(ctx, tk) in a goroutine, after the scope's queue holds
+// queued waiters (so start calls enter the queue in order).
+func (h *harness) start(ctx context.Context, name string, tk Ticket) *pending {
+	p := &pending{name: name, done: make(chan struct{})}
+	before := h.queued(tk.Scope)
+	go func() {
+		defer close(p.done)
+		p.slot, p.err = h.st.Reserve(ctx, tk)
+	}()
+	h.waitFor(func() bool { return h.queued(tk.Scope) > before || p.finished() })
+	return p
+}
+
+func (p *pending) finished() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// result waits (in real time) for the Reserve to return.
+func (p *pending) result(t *testing.T) (Slot, error) {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.slot, p.err
+	case <-time.After(settle):
+		t.Fatalf("%s: Reserve did not return", p.name)
+		return Slot{}, nil
+	}
+}
+
+func (h *harness) queued(scope string) int {
+	for _, u := range h.st.Usage() {
+		if u.Scope == scope {
+			return u.Queued
+		}
+	}
+	return 0
+}
+
+func (h *harness) waitFor(cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(settle)
+	for !cond() {
+		require.True(h.t, time.Now().Before(deadline), "condition not reached")
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// grantOrder advances the clock a window at a time, answering each grant at
+// once, and returns the names of ps in the order they were granted. A woken
+// waiter may arm its timer just after an advance (from the time it read
+// before), so the clock is advanced again until someone is granted.
+func (h *harness) grantOrder(w time.Duration, ps ...*pending) []string {
+	var order []string
+	for tries := 0; len(order) < len(ps); tries++ {
+		require.Less(h.t, tries, 100, "no grant after %d windows", tries)
+		h.clk.Advance(w)
+		deadline := time.Now().Add(100 * time.Millisecond)
+		for granted := false; !granted && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			for _, p := range ps {
+				if p.finished() && !contains(order, p.name) {
+					sl, err := p.result(h.t)
+					require.NoError(h.t, err)
+					h.st.Observe(sl, Outcome{Sent: true, Status: 200, At: h.clk.Now()})
+					order, granted = append(order, p.name), true
+				}
+			}
+		}
+	}
+	return order
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// fill takes the only slot of tk's 1-per-w scope and answers it at once.
+func (h *harness) fill(tk Ticket) {
+	sl, err := h.st.Reserve(context.Background(), tk)
+	require.NoError(h.t, err)
+	h.st.Observe(sl, Outcome{Sent: true, Status: 200, At: h.clk.Now()})
+}
+
+func oneBy(scope string, w time.Duration) Ticket {
+	return Ticket{Scope: scope, Budgets: []Budget{{Limit: 1, Window: w}}}
+}
+
+func TestQueueFIFO(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	tk := oneBy("api", time.Second)
+	h.fill(tk)
+	ctx := context.Background()
+	a, b, c := h.start(ctx, "a", tk), h.start(ctx, "b", tk), h.start(ctx, "c", tk)
+	assert.Equal(t, []string{"a", "b", "c"}, h.grantOrder(time.Second, a, b, c))
+}
+
+func TestQueuePriority(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	tk := oneBy("api", time.Second)
+	h.fill(tk)
+	ctx := context.Background()
+	high := tk
+	high.Priority = 10
+	low1, low2 := h.start(ctx, "low1", tk), h.start(ctx, "low2", tk)
+	high1, high2 := h.start(ctx, "high1", high), h.start(ctx, "high2", high)
+	assert.Equal(t, []string{"high1", "high2", "low1", "low2"},
+		h.grantOrder(time.Second, low1, low2, high1, high2))
+}
+
+func TestQueueCancelLeavesNoSlot(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	tk := oneBy("api", time.Second)
+	h.fill(tk)
+	ctx, cancel := context.WithCancel(context.Background())
+	head := h.start(ctx, "head", tk)
+	next := h.start(context.Background(), "next", tk)
+	require.Equal(t, 2, h.queued("api"))
+
+	cancel()
+	_, err := head.result(t)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, 1, h.queued("api"), "the cancelled waiter left at once")
+	assert.False(t, next.finished())
+
+	assert.Equal(t, []string{"next"}, h.grantOrder(time.Second, next), "next moved up")
+	u := h.st.Usage()[0]
+	assert.Equal(t, 1, u.InWindow, "only next's slot is held")
+}
+
+func TestQueueCancelBeforeReserve(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := h.st.Reserve(ctx, Ticket{Scope: "api"})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestQueueLimit(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	h.st.QueueLimit = 2
+	tk := oneBy("api", time.Second)
+	h.fill(tk)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, b := h.start(ctx, "a", tk), h.start(ctx, "b", tk)
+
+	_, err := h.st.Reserve(ctx, tk) // returns at once: no goroutine needed
+	require.ErrorIs(t, err, ErrQueueFull)
+
+	other := oneBy("other", time.Second) // the limit is per scope
+	_, err = h.st.Reserve(ctx, other)
+	require.NoError(t, err)
+
+	cancel()
+	for _, p := range []*pending{a, b} {
+		_, err := p.result(t)
+		require.ErrorIs(t, err, context.Canceled)
+	}
+}
+
+func TestDeadlineFailFast(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	tk := oneBy("api", time.Minute)
+	h.fill(tk) // the next slot frees in one minute (store clock)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := h.st.Reserve(ctx, tk) // no goroutine: must return at once
+	var rle *RateLimitError
+	require.ErrorAs(t, err, &rle)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, ErrRateLimited)
+	assert.Equal(t, "api", rle.Scope)
+	assert.Equal(t, h.when(time.Minute), rle.RetryAt)
+	assert.Equal(t, time.Minute, rle.RetryAfter)
+	assert.Equal(t, 0, h.queued("api"))
+
+	// A deadline the wait fits in: the request waits and is granted.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel2()
+	p := h.start(ctx2, "fits", tk)
+	require.True(t, h.clk.WaitForTimers(1, settle))
+	h.clk.Advance(time.Minute)
+	_, err = p.result(t)
+	require.NoError(t, err)
+}
+
+func TestDeadlineFailFastBehindHead(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	tk := oneBy("api", time.Minute)
+	h.fill(tk)
+	ctx, cancel := context.WithCancel(context.Background())
+	head := h.start(ctx, "head", tk) // no deadline: waits
+
+	short, cancelShort := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelShort()
+	_, err := h.st.Reserve(short, tk)
+	require.True(t, errors.Is(err, context.DeadlineExceeded) && errors.Is(err, ErrRateLimited), "got %v", err)
+	assert.Equal(t, 1, h.queued("api"))
+	cancel()
+	_, err = head.result(t)
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestNoHeadOfLineBlockingAcrossScopes(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	slow := oneBy("slow", time.Hour)
+	h.fill(slow)
+	ctx, cancel := context.WithCancel(context.Background())
+	var waiting []*pending
+	for range 5 {
+		waiting = append(waiting, h.start(ctx, "slow", slow))
+	}
+	// Another scope is served at once, on the same clock instant.
+	for range 3 {
+		_, err := h.st.Reserve(context.Background(), Ticket{Scope: "fast", Budgets: []Budget{{Limit: 3, Window: time.Hour}}})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 5, h.queued("slow"))
+	cancel()
+	for _, p := range waiting {
+		_, err := p.result(t)
+		require.ErrorIs(t, err, context.Canceled)
+	}
+}
+
+func TestWaiterWokenByAnswer(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	tk := Ticket{Scope: "api", Budgets: []Budget{{Limit: 1, Window: time.Second}}}
+	sl, err := h.st.Reserve(context.Background(), tk)
+	require.NoError(t, err)
+	p := h.start(context.Background(), "p", tk)
+	h.st.Observe(sl, Outcome{Sent: false, At: h.clk.Now()}) // never sent: frees at once
+	_, err = p.result(t)
+	require.NoError(t, err, "granted without the clock moving")
+}

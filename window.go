@@ -1,0 +1,110 @@
+package pacer
+
+import "time"
+
+// slidingWindow is the state of one Budget in one scope of a MemoryStore: the
+// release times of the scope's answered slots, oldest first.
+//
+// A slot counts in the window from the moment it is granted until its
+// release time, Window after its response arrived (Outcome.At). Slots still
+// in flight have no release time yet; the scope counts them once for all its
+// windows, so the window's count is inFlight plus the release times still in
+// the future.
+//
+// Only the newest Limit release times can decide a grant: a grant needs the
+// count below Limit, so every older one has expired by then. The ring
+// therefore overwrites its oldest entry when it holds Limit entries, and its
+// memory never exceeds Limit × 8 bytes, however long the store runs.
+// Release times are kept as offsets from base, which also preserves the
+// clock's monotonic reading.
+//
+// A slidingWindow is not safe for concurrent use; its scope's mutex guards it.
+type slidingWindow struct {
+	budget Budget
+	base   time.Time
+	ring   []time.Duration // release times - base, ascending from head
+	head   int
+	n      int
+}
+
+func newSlidingWindow(b Budget, base time.Time) slidingWindow {
+	return slidingWindow{budget: b, base: base}
+}
+
+// at returns the i-th oldest release time (0 <= i < n).
+func (w *slidingWindow) at(i int) time.Time {
+	return w.base.Add(w.ring[(w.head+i)%len(w.ring)])
+}
+
+// prune forgets the release times that are not after now.
+func (w *slidingWindow) prune(now time.Time) {
+	for w.n > 0 && !w.at(0).After(now) {
+		w.head = (w.head + 1) % len(w.ring)
+		w.n--
+	}
+}
+
+// held returns how many slots the window counts at now: the inFlight ones
+// and those released less than Window ago.
+func (w *slidingWindow) held(now time.Time, inFlight int) int {
+	w.prune(now)
+	return inFlight + w.n
+}
+
+// nextFree returns the earliest time at which the window can grant one more
+// slot: now when it can already. When that needs slots still in flight to be
+// answered first, it returns now + Window (an answer arriving at now or later
+// frees its slot Window later) and afterAnswer true.
+func (w *slidingWindow) nextFree(now time.Time, inFlight int) (at time.Time, afterAnswer bool) {
+	excess := w.held(now, inFlight) - w.budget.Limit + 1 // releases needed
+	switch {
+	case excess <= 0:
+		return now, false
+	case excess > w.n:
+		return now.Add(w.budget.Window), true
+	default:
+		return w.at(excess - 1), false
+	}
+}
+
+// release records that a slot answered at answeredAt stops counting Window
+// later. A release earlier than the newest recorded one (answers observed
+// out of order) is moved up to it, which only holds the slot a little longer.
+func (w *slidingWindow) release(answeredAt time.Time) {
+	off := answeredAt.Add(w.budget.Window).Sub(w.base)
+	if w.n > 0 {
+		off = max(off, w.ring[(w.head+w.n-1)%len(w.ring)])
+	}
+	if w.n == w.budget.Limit { // full: the oldest entry can never decide again
+		w.ring[w.head] = off
+		w.head = (w.head + 1) % len(w.ring)
+		return
+	}
+	if w.n == len(w.ring) {
+		w.resize(min(max(2*w.n, 4), w.budget.Limit))
+	}
+	w.ring[(w.head+w.n)%len(w.ring)] = off
+	w.n++
+}
+
+// setLimit changes the window's limit, keeping the newest release times that
+// still fit.
+func (w *slidingWindow) setLimit(limit int) {
+	w.budget.Limit = limit
+	if w.n > limit {
+		w.head = (w.head + w.n - limit) % len(w.ring)
+		w.n = limit
+	}
+	if len(w.ring) > limit {
+		w.resize(limit)
+	}
+}
+
+// resize moves the ring into a new slice of length size >= n.
+func (w *slidingWindow) resize(size int) {
+	ring := make([]time.Duration, size)
+	for i := 0; i < w.n; i++ {
+		ring[i] = w.ring[(w.head+i)%len(w.ring)]
+	}
+	w.ring, w.head = ring, 0
+}
