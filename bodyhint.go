@@ -37,7 +37,7 @@ func peekBodyHint(resp *http.Response, now time.Time) (time.Duration, bool) {
 	prefix, err := io.ReadAll(io.LimitReader(orig, bodyHintLimit))
 	rest := io.Reader(orig)
 	if err != nil {
-		rest = errReader{err}
+		rest = failedRead{err}
 	}
 	resp.Body = peekedBody{io.MultiReader(bytes.NewReader(prefix), rest), orig}
 	return bodyHint(prefix, readServerTime(f, now))
@@ -49,10 +49,10 @@ type peekedBody struct {
 	io.Closer
 }
 
-// errReader fails every read with its error.
-type errReader struct{ err error }
+// failedRead fails every read with the error that ended the peek.
+type failedRead struct{ err error }
 
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+func (r failedRead) Read([]byte) (int, error) { return 0, r.err }
 
 // jsonBody reports whether the fields describe a body worth inspecting:
 // JSON (or untyped) and not content-encoded.

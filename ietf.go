@@ -67,8 +67,9 @@ func namedLimit(m sfMember, policies []sfMember, st serverTime) (RateLimit, bool
 func minWindow(values []string) time.Duration {
 	var w time.Duration
 	for _, v := range values {
-		if n, ok := parseDecimal(v); ok && n.seconds() > 0 && (w == 0 || n.seconds() < w) {
-			w = n.seconds()
+		n, ok := parseDecimal(v)
+		if s := n.seconds(); ok && s > 0 && (w == 0 || s < w) {
+			w = s
 		}
 	}
 	return w
