@@ -27,7 +27,8 @@ type call struct {
 	last     Outcome       // of the latest attempt
 	hint     time.Duration // the server's wait on the latest response, if any
 	hasHint  bool
-	stopped  bool // decide gave up on a failed attempt
+	stopped  bool   // decide gave up on a failed attempt
+	permit   permit // the latest attempt's leave from the breaker
 }
 
 type callKey struct{}
@@ -85,17 +86,20 @@ func (c *call) attempt(req *http.Request) (*http.Response, error) {
 	c.attempts++
 	clk, ctx := c.t.cfg.clock, req.Context()
 	start := clk.Now()
-	slot, err := c.t.store.Reserve(ctx, c.ticket)
+	slot, err := c.reserve(ctx) // the breaker's check, then the store's
 	if err != nil {
 		return nil, err
 	}
 	c.t.tracker.waited(c.id, clk.Now().Sub(start))
 	if err := ctx.Err(); err != nil {
 		c.t.store.Observe(slot, Outcome{At: clk.Now()})
+		c.unsent()
 		return nil, err
 	}
 	c.t.tracker.sent(c.id)
 	resp, err := c.t.base.RoundTrip(req)
+	c.settleBreaker(req, resp, err)
+	c.refundRetry(resp)
 	c.observe(slot, resp)
 	return resp, err
 }

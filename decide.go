@@ -48,6 +48,10 @@ func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Dura
 	if pastDeadline(ctx, wait) {
 		return c.stop(resp, wait, context.DeadlineExceeded)
 	}
+	if err := c.spendRetry(fromServer); err != nil {
+		c.stopped = true
+		return false, err
+	}
 	c.wait, c.prevWait = wait, wait
 	c.t.tracker.retry(RetryEvent{Request: c.id, Attempt: c.attempts, Status: c.last.Status, Wait: wait})
 	return true, nil

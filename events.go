@@ -21,6 +21,9 @@ type Hooks struct {
 	OnRetry func(RetryEvent)
 	// OnGiveUp is called when pacer stops retrying a request that failed.
 	OnGiveUp func(GiveUpEvent)
+	// OnBreaker is called when a scope's circuit breaker changes state
+	// (see WithCircuitBreaker).
+	OnBreaker func(BreakerEvent)
 }
 
 // Request identifies the request an event is about, without secrets.

@@ -41,6 +41,9 @@ type config struct {
 	store      Store
 	queueLimit int
 	noLearning bool
+
+	breaker     *Breaker     // WithCircuitBreaker; nil: off
+	retryBudget *RetryBudget // WithRetryBudget; nil: off
 }
 
 func newConfig(opts []Option) *config {

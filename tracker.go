@@ -164,6 +164,19 @@ func (t *tracker) giveUp(e GiveUpEvent) {
 	}
 }
 
+// breaker logs a circuit's change of state (Warn when it opens, Info
+// otherwise) and calls the hook.
+func (t *tracker) breaker(e BreakerEvent) {
+	level := slog.LevelInfo
+	if e.To == BreakerOpen {
+		level = slog.LevelWarn
+	}
+	t.log(level, "pacer: circuit "+e.To.String(), Request{Scope: e.Scope}, slog.String("from", e.From.String()))
+	if t.hooks.OnBreaker != nil {
+		t.hooks.OnBreaker(e)
+	}
+}
+
 func (t *tracker) log(level slog.Level, msg string, r Request, attrs ...slog.Attr) {
 	if t.logger == nil || !t.logger.Enabled(context.Background(), level) {
 		return

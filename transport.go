@@ -37,6 +37,9 @@ type Transport struct {
 	engine  *retryablehttp.Client
 	store   Store
 	tracker *tracker
+
+	breakers *breakers     // nil unless WithCircuitBreaker
+	retries  *retryBudgets // nil unless WithRetryBudget
 }
 
 // NewTransport returns a Transport sending through base (a clone of
@@ -47,6 +50,7 @@ func NewTransport(base http.RoundTripper, opts ...Option) *Transport {
 	}
 	cfg := newConfig(opts)
 	t := &Transport{base: base, cfg: cfg, tracker: newTracker(cfg), store: cfg.newStore()}
+	t.breakers, t.retries = newBreakers(cfg), newRetryBudgets(cfg)
 	t.engine = &retryablehttp.Client{
 		HTTPClient: &http.Client{
 			Transport:     attemptTransport{t},
@@ -89,6 +93,7 @@ func (t *Transport) Stats() Stats {
 			scopes[u.Scope] = s
 		}
 	}
+	t.breakers.states(scopes)
 	return Stats{Scopes: scopes}
 }
 

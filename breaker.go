@@ -1,0 +1,433 @@
+package pacer
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Breaker configures a circuit breaker per scope (see WithScope; per host by
+// default). A scope's circuit is
+//
+//   - closed: requests pass; the outcome of every attempt is counted in a
+//     rolling window. When the window holds at least MinRequests attempts and
+//     at least FailureRate of them failed, the circuit opens.
+//   - open: attempts fail at once with a *CircuitOpenError, without being
+//     sent; requests waiting for a slot in the scope's queue are released
+//     with the same error. After CoolDown the circuit is half-open.
+//   - half-open: Probes attempts are let through, the others fail as if
+//     open. When every probe succeeds the circuit closes; when one fails it
+//     opens again for another CoolDown.
+//
+// Failures are transport errors and 5xx statuses; a 429 is not a failure
+// (the server is up and pacing the client: the budgets and the retry budget
+// deal with it) unless FailOn429 is set. Attempts ended by the caller's own
+// context count as nothing.
+//
+// Breaker starts no goroutine and no timer: time is read from the
+// transport's Clock when requests arrive, so the open → half-open change
+// happens when the first request after the cool-down asks to pass.
+//
+// The zero value means the defaults listed with each field; non-positive
+// fields mean their default.
+type Breaker struct {
+	// FailureRate is the fraction of failed attempts in the window, in
+	// (0, 1], that opens the circuit. Default 0.5.
+	FailureRate float64
+	// MinRequests is how many attempts the window must hold before the
+	// failure rate is judged. Default 20.
+	MinRequests int
+	// Window is the length of the rolling window. Default 10 s.
+	Window time.Duration
+	// Buckets is how many time buckets the window is kept in: outcomes
+	// leave it Window/Buckets at a time. Default 10.
+	Buckets int
+	// CoolDown is how long the circuit stays open before it lets probes
+	// through. Default 5 s.
+	CoolDown time.Duration
+	// Probes is how many attempts a half-open circuit lets through, all of
+	// which must succeed to close it. Probes that have not answered after
+	// CoolDown no longer hold their place. Default 3.
+	Probes int
+	// FailOn429 counts 429 responses as failures.
+	FailOn429 bool
+}
+
+// Breaker defaults.
+const (
+	DefaultBreakerFailureRate = 0.5
+	DefaultBreakerMinRequests = 20
+	DefaultBreakerWindow      = 10 * time.Second
+	DefaultBreakerBuckets     = 10
+	DefaultBreakerCoolDown    = 5 * time.Second
+	DefaultBreakerProbes      = 3
+)
+
+// WithCircuitBreaker puts a circuit breaker configured by b in front of
+// every scope (see Breaker). Without it no request is refused for the
+// server's health.
+func WithCircuitBreaker(b Breaker) Option {
+	return func(c *config) { c.breaker = &b }
+}
+
+func (b Breaker) withDefaults() Breaker {
+	if b.FailureRate <= 0 || b.FailureRate > 1 {
+		b.FailureRate = DefaultBreakerFailureRate
+	}
+	if b.MinRequests <= 0 {
+		b.MinRequests = DefaultBreakerMinRequests
+	}
+	if b.Window <= 0 {
+		b.Window = DefaultBreakerWindow
+	}
+	if b.Buckets <= 0 {
+		b.Buckets = DefaultBreakerBuckets
+	}
+	if b.CoolDown <= 0 {
+		b.CoolDown = DefaultBreakerCoolDown
+	}
+	if b.Probes <= 0 {
+		b.Probes = DefaultBreakerProbes
+	}
+	return b
+}
+
+// failure reports whether an attempt's outcome counts against the server.
+func (b Breaker) failure(resp *http.Response, err error) bool {
+	if err != nil || resp == nil {
+		return true
+	}
+	return resp.StatusCode >= 500 || (b.FailOn429 && resp.StatusCode == http.StatusTooManyRequests)
+}
+
+// BreakerState is the state of a scope's circuit.
+type BreakerState int
+
+const (
+	BreakerClosed BreakerState = iota
+	BreakerOpen
+	BreakerHalfOpen
+)
+
+// String returns "closed", "open" or "half-open".
+func (s BreakerState) String() string {
+	switch s {
+	case BreakerOpen:
+		return "open"
+	case BreakerHalfOpen:
+		return "half-open"
+	}
+	return "closed"
+}
+
+// BreakerEvent reports a change of a scope's circuit.
+type BreakerEvent struct {
+	Scope    string
+	From, To BreakerState
+	// At is when the change happened (pacer's clock).
+	At time.Time
+	// Until is, when To is BreakerOpen, the end of the cool-down.
+	Until time.Time
+	// Requests and Failures are the window's counts when a closed circuit
+	// opened; zero otherwise.
+	Requests, Failures int
+}
+
+// breakers holds the circuit of every scope. It is safe for concurrent use;
+// circuits idle for overloadIdle with no request in progress are forgotten
+// (a forgotten scope starts closed again). A nil *breakers allows all.
+type breakers struct {
+	cfg   Breaker
+	clock Clock
+
+	mu        sync.Mutex
+	scopes    map[string]*circuit
+	lastSweep time.Time
+}
+
+// circuit is one scope's breaker; breakers.mu guards it.
+type circuit struct {
+	scope  string
+	state  BreakerState
+	gen    uint64 // bumped on every change: outcomes of older permits are ignored
+	window rolling
+	until  time.Time // open: end of the cool-down
+
+	probesAt         time.Time // half-open: when the current probes were let through
+	admitted, passed int       // half-open: probes let through, probes succeeded
+
+	// opened is cancelled, with a *CircuitOpenError as its cause, when the
+	// circuit opens; permits carry it so that waiting requests are released.
+	opened  context.Context
+	cancel  context.CancelCauseFunc
+	pending int // permits not yet settled
+	touched time.Time
+}
+
+// permit is an attempt's leave to pass; settle or release it exactly once.
+type permit struct {
+	c      *circuit
+	gen    uint64
+	probe  bool
+	opened context.Context
+}
+
+func newBreakers(c *config) *breakers {
+	if c.breaker == nil {
+		return nil
+	}
+	return &breakers{cfg: c.breaker.withDefaults(), clock: c.clock, scopes: map[string]*circuit{}}
+}
+
+// circuit returns the scope's circuit, creating a closed one; b.mu is held.
+func (b *breakers) circuit(scope string, now time.Time) *circuit {
+	c := b.scopes[scope]
+	if c == nil {
+		b.sweep(now)
+		c = &circuit{scope: scope, window: newRolling(b.cfg)}
+		c.opened, c.cancel = context.WithCancelCause(context.Background())
+		b.scopes[scope] = c
+	}
+	c.touched = now
+	return c
+}
+
+func (b *breakers) sweep(now time.Time) {
+	if now.Sub(b.lastSweep) < overloadIdle {
+		return
+	}
+	b.lastSweep = now
+	for k, c := range b.scopes {
+		if c.pending == 0 && now.Sub(c.touched) > overloadIdle && !now.Before(c.until) {
+			delete(b.scopes, k)
+		}
+	}
+}
+
+// allow asks for an attempt in scope to pass. It returns the permit, or a
+// *CircuitOpenError; ev is set when the call changed the circuit's state.
+func (b *breakers) allow(scope string) (p permit, ev *BreakerEvent, err error) {
+	now := b.clock.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.circuit(scope, now)
+	if c.state == BreakerOpen && !now.Before(c.until) {
+		ev = c.halfOpen(now)
+	}
+	switch c.state {
+	case BreakerOpen:
+		return p, ev, &CircuitOpenError{Scope: scope, Until: c.until}
+	case BreakerHalfOpen:
+		if now.Sub(c.probesAt) >= b.cfg.CoolDown {
+			c.probesAt, c.admitted = now, c.passed // silent probes lose their place
+		}
+		if c.admitted >= b.cfg.Probes {
+			return p, ev, &CircuitOpenError{Scope: scope, Until: c.probesAt.Add(b.cfg.CoolDown)}
+		}
+		c.admitted++
+	}
+	c.pending++
+	return permit{c: c, gen: c.gen, probe: c.state == BreakerHalfOpen, opened: c.opened}, ev, nil
+}
+
+// settle records the outcome of the attempt sent under p.
+func (b *breakers) settle(p permit, failed bool) *BreakerEvent {
+	now := b.clock.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := p.c
+	c.pending--
+	if c.gen != p.gen {
+		return nil // the circuit changed since: the outcome is stale
+	}
+	switch c.state {
+	case BreakerClosed:
+		c.window.add(now, failed)
+		if failed {
+			return b.judge(c, now)
+		}
+	case BreakerHalfOpen:
+		if failed {
+			return c.open(now, b.cfg.CoolDown)
+		}
+		if c.passed++; c.passed >= b.cfg.Probes {
+			return c.change(BreakerClosed, now)
+		}
+	}
+	return nil
+}
+
+// judge opens a closed circuit whose window holds enough attempts and too
+// many failures; b.mu is held.
+func (b *breakers) judge(c *circuit, now time.Time) *BreakerEvent {
+	n, f := c.window.counts(now)
+	if n < b.cfg.MinRequests || float64(f) < b.cfg.FailureRate*float64(n) {
+		return nil
+	}
+	ev := c.open(now, b.cfg.CoolDown)
+	ev.Requests, ev.Failures = n, f
+	return ev
+}
+
+// release gives back a permit whose attempt was never sent.
+func (b *breakers) release(p permit) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p.c.pending--
+	if p.probe && p.c.gen == p.gen && p.c.admitted > p.c.passed {
+		p.c.admitted--
+	}
+}
+
+// change moves c to state to; b.mu is held.
+func (c *circuit) change(to BreakerState, now time.Time) *BreakerEvent {
+	ev := &BreakerEvent{Scope: c.scope, From: c.state, To: to, At: now}
+	c.state = to
+	c.gen++
+	c.window.reset()
+	return ev
+}
+
+// open opens c for coolDown and releases the requests waiting under it.
+func (c *circuit) open(now time.Time, coolDown time.Duration) *BreakerEvent {
+	ev := c.change(BreakerOpen, now)
+	c.until = now.Add(coolDown)
+	ev.Until = c.until
+	c.cancel(&CircuitOpenError{Scope: c.scope, Until: c.until})
+	c.opened, c.cancel = context.WithCancelCause(context.Background())
+	return ev
+}
+
+func (c *circuit) halfOpen(now time.Time) *BreakerEvent {
+	ev := c.change(BreakerHalfOpen, now)
+	c.probesAt, c.admitted, c.passed = now, 0, 0
+	return ev
+}
+
+// states adds each circuit's state to scopes, as seen now: an open circuit
+// past its cool-down shows as half-open.
+func (b *breakers) states(scopes map[string]ScopeStats) {
+	if b == nil {
+		return
+	}
+	now := b.clock.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, c := range b.scopes {
+		st := c.state
+		if st == BreakerOpen && !now.Before(c.until) {
+			st = BreakerHalfOpen
+		}
+		s := scopes[k]
+		s.Breaker = st.String()
+		scopes[k] = s
+	}
+}
+
+// rolling counts attempts and failures in a window of time buckets.
+type rolling struct {
+	width   time.Duration
+	buckets []rollBucket // ring, indexed by bucket number modulo its length
+}
+
+type rollBucket struct {
+	n         int64 // bucket number: time since the epoch / width
+	ok, fails int
+}
+
+func newRolling(cfg Breaker) rolling {
+	return rolling{width: max(cfg.Window/time.Duration(cfg.Buckets), 1), buckets: make([]rollBucket, cfg.Buckets)}
+}
+
+func (r *rolling) number(now time.Time) int64 { return now.UnixNano() / int64(r.width) }
+
+func (r *rolling) add(now time.Time, failed bool) {
+	n := r.number(now)
+	b := &r.buckets[n%int64(len(r.buckets))]
+	if b.n != n {
+		*b = rollBucket{n: n}
+	}
+	if failed {
+		b.fails++
+	} else {
+		b.ok++
+	}
+}
+
+// counts returns the attempts and failures of the buckets within the window.
+func (r *rolling) counts(now time.Time) (total, fails int) {
+	n := r.number(now)
+	for _, b := range r.buckets {
+		if n-b.n < int64(len(r.buckets)) {
+			total += b.ok + b.fails
+			fails += b.fails
+		}
+	}
+	return total, fails
+}
+
+func (r *rolling) reset() { clear(r.buckets) }
+
+// reserve is the attempt's wait for a slot, behind the scope's breaker when
+// one is on: a refused attempt returns a *CircuitOpenError at once, and a
+// waiting one is released with it when the circuit opens. c.permit is set
+// for settleBreaker.
+func (c *call) reserve(ctx context.Context) (Slot, error) {
+	b := c.t.breakers
+	if b == nil {
+		return c.t.store.Reserve(ctx, c.ticket)
+	}
+	p, ev, err := b.allow(c.ticket.Scope)
+	c.breakerEvent(ev)
+	if err != nil {
+		return Slot{}, err
+	}
+	c.permit = p
+	rctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(p.opened, func() { cancel(context.Cause(p.opened)) })
+	slot, err := c.t.store.Reserve(rctx, c.ticket)
+	stop()
+	var open *CircuitOpenError
+	if errors.As(context.Cause(rctx), &open) && ctx.Err() == nil {
+		if err == nil {
+			c.t.store.Observe(slot, Outcome{At: c.t.cfg.clock.Now()})
+		}
+		err = open
+	}
+	cancel(nil)
+	if err != nil {
+		c.unsent()
+	}
+	return slot, err
+}
+
+// unsent gives back the attempt's permit: it never reached the server.
+func (c *call) unsent() {
+	if c.permit.c != nil {
+		c.t.breakers.release(c.permit)
+		c.permit = permit{}
+	}
+}
+
+// settleBreaker reports the attempt's outcome to the scope's breaker. An
+// attempt ended by the caller's own context counts as unsent.
+func (c *call) settleBreaker(req *http.Request, resp *http.Response, err error) {
+	if c.permit.c == nil {
+		return
+	}
+	if err != nil && req.Context().Err() != nil {
+		c.unsent()
+		return
+	}
+	b := c.t.breakers
+	c.breakerEvent(b.settle(c.permit, b.cfg.failure(resp, err)))
+	c.permit = permit{}
+}
+
+func (c *call) breakerEvent(ev *BreakerEvent) {
+	if ev != nil {
+		c.t.tracker.breaker(*ev)
+	}
+}

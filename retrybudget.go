@@ -1,0 +1,207 @@
+package pacer
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// RetryBudget caps retries per scope with a token bucket, in the manner of
+// gRPC's retry throttling, so that a fleet of callers cannot multiply the
+// load on a server that is already failing. Backoff spaces the retries of
+// one request; the budget bounds the retries of all of them.
+//
+// Each scope (see WithScope; per host by default) starts with MaxTokens
+// tokens. Every retry pacer is about to schedule costs RetryCost tokens
+// (never going below zero), and goes ahead only if more than MaxTokens/2
+// tokens remain after paying; otherwise the request ends at once with a
+// *RetryBudgetError. Every attempt the server answers with a status below
+// 500 other than 429 refunds Refund tokens, up to MaxTokens.
+//
+// The bound: retries only spend the tokens above MaxTokens/2, of which a
+// scope starts with MaxTokens/2 and gains Refund per successful attempt.
+// Over any period in which callers make N requests (so at most N attempts
+// succeed), the retries number at most MaxTokens/(2·RetryCost) +
+// N·Refund/RetryCost. With the defaults that is 5 + 0.1·N: at most 10%
+// extra load, plus a burst of 5 when the trouble starts. In a total outage
+// no attempt succeeds, so after those 5 retries (milliseconds under load)
+// the scope sends no retries at all until the server answers again. A
+// healthy scope keeps retrying freely: up to one failed attempt in ten
+// successes, the refunds refill the bucket faster than retries drain it.
+// After an outage the bucket refills by successes alone, (MaxTokens/2)/Refund
+// of them (50 by default) before retries resume: a recovering server is
+// not hit by a wave of retries.
+//
+// A 429 with a server-given wait (Retry-After, a JSON body hint or the reset
+// of an exhausted window) neither spends nor refunds: the server is pacing
+// the client, not failing, and the retry lands when the server said it
+// would have room (the store holds the whole scope to that schedule), so it
+// adds no load to a server in trouble. Charging those retries would turn
+// routine rate limiting, pacer's everyday work, into budget errors. A bare
+// 429 (no wait given) spends like any failure: the client is guessing.
+//
+// The zero value means the defaults: MaxTokens DefaultRetryTokens,
+// RetryCost 1, Refund 0.1. Non-positive fields mean their default.
+type RetryBudget struct {
+	// MaxTokens is the size of each scope's bucket; retries stop when it
+	// is half empty.
+	MaxTokens float64
+	// RetryCost is what one retry costs.
+	RetryCost float64
+	// Refund is what one successful attempt gives back.
+	Refund float64
+}
+
+// Retry budget defaults.
+const (
+	DefaultRetryTokens = 10
+	DefaultRetryCost   = 1
+	DefaultRetryRefund = 0.1
+)
+
+// WithRetryBudget caps retries per scope with b (see RetryBudget). Without
+// it, retries are limited per request only (WithMaxAttempts, WithMaxWait).
+func WithRetryBudget(b RetryBudget) Option {
+	return func(c *config) { c.retryBudget = &b }
+}
+
+func (b RetryBudget) withDefaults() RetryBudget {
+	if b.MaxTokens <= 0 {
+		b.MaxTokens = DefaultRetryTokens
+	}
+	if b.RetryCost <= 0 {
+		b.RetryCost = DefaultRetryCost
+	}
+	if b.Refund <= 0 {
+		b.Refund = DefaultRetryRefund
+	}
+	return b
+}
+
+// RetryBudgetError reports a request whose latest attempt failed and that
+// pacer did not retry because the scope's retry budget was spent. It
+// matches errors.Is(err, ErrRetryBudgetExhausted). The last response, if
+// any, was drained and closed.
+type RetryBudgetError struct {
+	// Scope is the scope whose budget was spent.
+	Scope string
+	// StatusCode is the status of the last attempt, 0 after a transport
+	// error.
+	StatusCode int
+	// Attempts is how many attempts were sent.
+	Attempts int
+}
+
+func (e *RetryBudgetError) Error() string {
+	return fmt.Sprintf("pacer: retry budget exhausted (scope %s, %d attempts, last status %d)",
+		e.Scope, e.Attempts, e.StatusCode)
+}
+
+// Is reports whether target is ErrRetryBudgetExhausted.
+func (e *RetryBudgetError) Is(target error) bool { return target == ErrRetryBudgetExhausted }
+
+// retryBudgets holds the token buckets of every scope. It is safe for
+// concurrent use; buckets idle for overloadIdle are forgotten (a forgotten
+// scope starts full again), so many scopes cannot grow memory without
+// bound. A nil *retryBudgets allows every retry.
+type retryBudgets struct {
+	cfg   RetryBudget
+	clock Clock
+
+	mu        sync.Mutex
+	scopes    map[string]*retryBucket
+	lastSweep time.Time
+}
+
+type retryBucket struct {
+	tokens  float64
+	touched time.Time
+}
+
+// overloadIdle is how long a scope's breaker or retry budget is kept after
+// its last request.
+const overloadIdle = 10 * time.Minute
+
+func newRetryBudgets(c *config) *retryBudgets {
+	if c.retryBudget == nil {
+		return nil
+	}
+	return &retryBudgets{cfg: c.retryBudget.withDefaults(), clock: c.clock, scopes: map[string]*retryBucket{}}
+}
+
+// bucket returns the scope's bucket, creating a full one; b.mu is held.
+func (b *retryBudgets) bucket(scope string) *retryBucket {
+	now := b.clock.Now()
+	rb := b.scopes[scope]
+	if rb == nil {
+		b.sweep(now)
+		rb = &retryBucket{tokens: b.cfg.MaxTokens}
+		b.scopes[scope] = rb
+	}
+	rb.touched = now
+	return rb
+}
+
+func (b *retryBudgets) sweep(now time.Time) {
+	if now.Sub(b.lastSweep) < overloadIdle {
+		return
+	}
+	b.lastSweep = now
+	for k, rb := range b.scopes {
+		if now.Sub(rb.touched) > overloadIdle {
+			delete(b.scopes, k)
+		}
+	}
+}
+
+// spend pays for one retry in scope and reports whether it may go ahead.
+func (b *retryBudgets) spend(scope string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rb := b.bucket(scope)
+	rb.tokens = max(0, rb.tokens-b.cfg.RetryCost)
+	return rb.tokens > b.cfg.MaxTokens/2
+}
+
+// refund credits one successful attempt in scope.
+func (b *retryBudgets) refund(scope string) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	rb := b.bucket(scope)
+	rb.tokens = min(b.cfg.MaxTokens, rb.tokens+b.cfg.Refund)
+}
+
+// tokens reports the scope's tokens (MaxTokens for a scope never seen).
+func (b *retryBudgets) tokens(scope string) float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if rb := b.scopes[scope]; rb != nil {
+		return rb.tokens
+	}
+	return b.cfg.MaxTokens
+}
+
+// spendRetry pays for the retry decide is about to schedule. It returns a
+// *RetryBudgetError when the budget refuses; server-paced 429s are free
+// (see RetryBudget).
+func (c *call) spendRetry(fromServer bool) error {
+	rb := c.t.retries
+	if rb == nil || (fromServer && c.last.Status == http.StatusTooManyRequests) {
+		return nil
+	}
+	if rb.spend(c.ticket.Scope) {
+		return nil
+	}
+	return &RetryBudgetError{Scope: c.ticket.Scope, StatusCode: c.last.Status, Attempts: c.attempts}
+}
+
+// refundRetry credits the scope's retry budget when resp is a success.
+func (c *call) refundRetry(resp *http.Response) {
+	if resp != nil && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		c.t.retries.refund(c.ticket.Scope)
+	}
+}
