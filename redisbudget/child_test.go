@@ -1,0 +1,5 @@
+package redisbudget
+
+const childEnv = "PACER_REDISBUDGET_CHILD"
+
+func runChild() int { return 0 }

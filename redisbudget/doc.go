@@ -1,0 +1,54 @@
+// Package redisbudget provides a pacer.Store kept in Redis, so that every
+// process using the same scope draws from one budget, exactly.
+//
+// A Store is used in place of pacer's in-memory store:
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+//	store := redisbudget.New(rdb, redisbudget.FailOpen())
+//
+// # Model
+//
+// Each scope and configured window is a Redis sorted set whose members are
+// slot ids. Reserve runs one Lua script (by SHA, loaded on NOSCRIPT) that
+// drops members whose score has passed, counts the rest in every window of
+// the ticket, and either adds the slot to every window or answers how long
+// to wait. A member's score is when it stops counting:
+//
+//   - while the request is in flight: grant + Window + MaxInFlight, a safety
+//     expiry so that a process that dies between Reserve and Observe leaks
+//     its slot for a bounded time only;
+//   - after Observe: Outcome.At + Window, pacer's rule that a slot is held
+//     until Window after the response arrives, so no server-side window of
+//     length Window sees more than Limit requests, whatever the latency;
+//   - Outcome.Sent == false removes the member at once.
+//
+// Limits learned from responses are shared through a per-scope hash read by
+// the same script: "0 remaining until T" and 429 Retry-After block the scope
+// until T in every process, and "R remaining until T" caps the number of
+// grants before T (see Observe for the merge rule).
+//
+// # Time
+//
+// By default every time is read from the caller's pacer.Clock (WithClock,
+// default pacer.SystemClock) and passed to the script, so the store agrees
+// with the transport's clock and tests can scale time. Hosts sharing a budget
+// must then have synchronised clocks: a host whose clock runs δ behind the
+// others sees their slots free δ late (harmless), and they see its slots free
+// δ early, so a server window may see slightly more than Limit requests. With
+// WithServerTime the script reads Redis's TIME instead and every absolute
+// time the caller passes (Outcome.At, learned resets) is converted through
+// an offset from the caller's clock, which makes host skew irrelevant.
+//
+// # Failures
+//
+// Every Redis call is bounded by WithTimeout (default 200ms of wall-clock
+// time), whatever the go-redis client's own timeouts. When a call fails the
+// store either fails closed (the default: Reserve returns an
+// *UnavailableError matching ErrUnavailable) or, with FailOpen or
+// WithFallback, serves the ticket from an in-process store with the same
+// budgets. Slots remember which backend granted them, and Observe returns
+// each to its own backend. After a failure Redis is not called again for
+// WithRetryInterval (default 1s of wall-clock time); then it is probed again
+// by the next call, so the store returns to Redis by itself once Redis is
+// back (go-redis reconnects).
+package redisbudget

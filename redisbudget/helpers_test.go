@@ -1,0 +1,117 @@
+package redisbudget
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pacerhq/pacer"
+	"github.com/pacerhq/pacer/internal/clocktest"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = clocktest.Epoch
+
+// env is one Redis server and a manual clock shared by the stores of a test,
+// each store standing for one process.
+type env struct {
+	t     *testing.T
+	redis *redisServer
+	rdb   *redis.Client
+	clock *clocktest.Manual
+}
+
+func newEnv(t *testing.T) *env {
+	r := startRedis(t)
+	return &env{t: t, redis: r, rdb: r.client(t), clock: clocktest.NewManual(t0)}
+}
+
+// store returns a Store on the env's Redis and clock, without jitter and
+// polling no more often than a minute unless opts say otherwise.
+func (e *env) store(opts ...Option) *Store {
+	base := []Option{WithClock(e.clock), WithJitter(0), WithPollInterval(time.Minute)}
+	return New(e.rdb, append(base, opts...)...)
+}
+
+func ticket(scope string, bs ...pacer.Budget) pacer.Ticket {
+	return pacer.Ticket{Scope: scope, Budgets: bs}
+}
+
+func per(limit int, window time.Duration) pacer.Budget {
+	return pacer.Budget{Limit: limit, Window: window}
+}
+
+// try asks the reserve script once.
+func try(t *testing.T, s *Store, tk pacer.Ticket) verdict {
+	t.Helper()
+	v, err := s.try(context.Background(), tk, windowsOf(tk.Budgets))
+	require.NoError(t, err)
+	return v
+}
+
+func grant(t *testing.T, s *Store, tk pacer.Ticket) pacer.Slot {
+	t.Helper()
+	v := try(t, s, tk)
+	require.True(t, v.granted, "want a grant, got wait %v (why %d)", v.wait, v.why)
+	return v.slot
+}
+
+func deny(t *testing.T, s *Store, tk pacer.Ticket, wait time.Duration, why int64) {
+	t.Helper()
+	v := try(t, s, tk)
+	require.False(t, v.granted, "want a denial")
+	require.Equal(t, wait, v.wait, "wait")
+	require.Equal(t, why, v.why, "reason")
+}
+
+func answered(at time.Time) pacer.Outcome {
+	return pacer.Outcome{Sent: true, At: at, Status: 200}
+}
+
+// keysOfServer lists every key in Redis.
+func keysOfServer(t *testing.T, rdb *redis.Client) []string {
+	t.Helper()
+	var all []string
+	iter := rdb.Scan(context.Background(), 0, "*", 100).Iterator()
+	for iter.Next(context.Background()) {
+		all = append(all, iter.Val())
+	}
+	require.NoError(t, iter.Err())
+	return all
+}
+
+// reserveAsync runs Reserve in a goroutine; the result arrives on the channel.
+func reserveAsync(ctx context.Context, s *Store, tk pacer.Ticket) <-chan result {
+	c := make(chan result, 1)
+	go func() {
+		slot, err := s.Reserve(ctx, tk)
+		c <- result{slot, err}
+	}()
+	return c
+}
+
+type result struct {
+	slot pacer.Slot
+	err  error
+}
+
+func await(t *testing.T, c <-chan result) result {
+	t.Helper()
+	select {
+	case r := <-c:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("Reserve did not return")
+		return result{}
+	}
+}
+
+func pending(t *testing.T, c <-chan result) {
+	t.Helper()
+	select {
+	case r := <-c:
+		t.Fatalf("Reserve returned early: %+v", r)
+	case <-time.After(20 * time.Millisecond):
+	}
+}

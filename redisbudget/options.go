@@ -1,0 +1,141 @@
+package redisbudget
+
+import (
+	"time"
+
+	"github.com/pacerhq/pacer"
+)
+
+// Defaults of the options below.
+const (
+	DefaultPrefix        = "pacer:"
+	DefaultTimeout       = 200 * time.Millisecond
+	DefaultMaxInFlight   = 2 * time.Minute
+	DefaultRetryInterval = time.Second
+	DefaultPollInterval  = time.Second
+	DefaultJitter        = 10 * time.Millisecond
+)
+
+// Option configures a Store; pass options to New.
+type Option func(*config)
+
+type config struct {
+	prefix      string
+	clock       pacer.Clock
+	serverTime  bool
+	timeout     time.Duration
+	maxInFlight time.Duration
+	retry       time.Duration
+	poll        time.Duration
+	jitter      time.Duration
+	fallback    pacer.Store
+	failOpen    bool
+	learning    bool
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		prefix:      DefaultPrefix,
+		clock:       pacer.SystemClock(),
+		timeout:     DefaultTimeout,
+		maxInFlight: DefaultMaxInFlight,
+		retry:       DefaultRetryInterval,
+		poll:        DefaultPollInterval,
+		jitter:      DefaultJitter,
+		learning:    true,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// WithPrefix sets the prefix of every key the store writes (default
+// "pacer:"). Stores that must share budgets need the same prefix.
+func WithPrefix(p string) Option { return func(c *config) { c.prefix = p } }
+
+// WithClock sets the clock the store reads and waits on (default
+// pacer.SystemClock). Give it the transport's clock.
+func WithClock(k pacer.Clock) Option {
+	return func(c *config) {
+		if k != nil {
+			c.clock = k
+		}
+	}
+}
+
+// WithServerTime makes the script read the current time from Redis (TIME)
+// instead of the caller's clock, so hosts with skewed clocks still share one
+// exact budget. Times the caller passes (Outcome.At, learned resets) are
+// converted through their offset from the caller's clock. Waits are still
+// slept on the caller's clock.
+func WithServerTime() Option { return func(c *config) { c.serverTime = true } }
+
+// WithTimeout bounds every Redis call, in wall-clock time (default 200ms).
+// A call that takes longer counts as Redis being unavailable. The bound holds
+// whatever the go-redis client's own timeouts; set ContextTimeoutEnabled on
+// the client so that abandoned calls also stop at once.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.timeout = d
+		}
+	}
+}
+
+// WithMaxInFlight sets how long a granted slot may stay unanswered before the
+// store stops counting it as in flight (default 2 minutes): a process that
+// dies between Reserve and Observe leaks its slot for Window + d at most.
+// Set it above the longest request you expect.
+func WithMaxInFlight(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.maxInFlight = d
+		}
+	}
+}
+
+// WithRetryInterval sets how long, in wall-clock time, the store keeps away
+// from Redis after a failed call (default 1s): meanwhile it fails closed or
+// serves from the fallback at once, without paying the timeout again.
+func WithRetryInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.retry = d
+		}
+	}
+}
+
+// WithPollInterval caps how long a waiter sleeps when the slot it waits for
+// is held by a request still in flight in another process (default 1s). Such
+// a slot frees no earlier than Window after its response, so the waiter
+// sleeps min(Window, d) and asks again; releases made by this process wake
+// it at once.
+func WithPollInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.poll = d
+		}
+	}
+}
+
+// WithJitter sets the largest random delay added to a waiter's sleep so that
+// processes woken by the same release do not ask Redis at the same instant
+// (default 10ms; never more than a quarter of the wait). Zero disables it.
+func WithJitter(d time.Duration) Option {
+	return func(c *config) {
+		if d >= 0 {
+			c.jitter = d
+		}
+	}
+}
+
+// WithFallback makes the store fail open to s: while Redis is unavailable,
+// tickets are served by s with the same budgets (per process, so the shared
+// budget is not exact meanwhile). Slots granted by s are observed by s.
+func WithFallback(s pacer.Store) Option { return func(c *config) { c.fallback = s } }
+
+// WithoutLearning stops the store from throttling on the limits the server
+// announces (headers, Retry-After): only the tickets' budgets apply, as with
+// pacer.WithoutLearning for the in-memory store.
+func WithoutLearning() Option { return func(c *config) { c.learning = false } }

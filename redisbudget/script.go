@@ -1,0 +1,206 @@
+package redisbudget
+
+import "github.com/redis/go-redis/v9"
+
+// Scores and times in the scripts are integer microseconds on the clock
+// named by ARGV[1] (the caller's reading, or Redis TIME when it is empty).
+// Numbers go back to Redis through fmt (%.0f) because Lua's default
+// conversion keeps only 14 significant digits.
+//
+// The learned hash of a scope holds: sent and done, the cumulative counts of
+// grants that were (or may yet be) sent and of answers to them; block, no
+// grant before it; headers, whether the latest answer (status below 500)
+// carried rate-limit headers (1) or not (2); and limit, remaining, reset and
+// window, the latest limit a response named (for Usage). It lives at least
+// MaxInFlight after the latest grant, so the counters outlive every slot in
+// flight. The caps set holds learned bounds: member "n" with score T means
+// "no grant while sent >= n, until T".
+const prelude = `
+local function fmt(x) return string.format('%.0f', x) end
+local function ms(us) return fmt(math.ceil(us / 1000)) end
+local function clock(arg)
+  local now = tonumber(arg)
+  if now then return now end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local function keepLearned(h, now, maxf, slack)
+  local block = tonumber(redis.call('HGET', h, 'block')) or 0
+  redis.call('PEXPIRE', h, ms(math.max(maxf, block - now) + slack))
+end
+`
+
+// Verdict reasons returned by reserveScript when it denies.
+const (
+	whyWindow   = 1 // a window is full; wait is when its oldest slot frees
+	whyInFlight = 2 // waiting for an answer: a window full of requests in flight, or probing
+	whyBlocked  = 3 // a learned block (429 Retry-After, "0 remaining")
+	whyCapped   = 4 // a learned cap ("R remaining") is used up
+	whyPaced    = 5 // Ticket.Pace spacing
+)
+
+// reserveScript checks and takes one slot in every window of a scope.
+//
+// KEYS: 1 learned hash, 2 in-flight set, 3 caps set, 4 pace key, 5.. one
+// sorted set per window. ARGV: 1 now, 2 member, 3 max in-flight, 4 key
+// slack, 5 pace interval (0: no pacing), 6 poll interval, 7 learning (1/0),
+// then limit and window length for each window key. Returns {1, now, done}
+// when granted, {0, wait, why} when not.
+var reserveScript = redis.NewScript(prelude + `
+local now, member = clock(ARGV[1]), ARGV[2]
+local maxf, slack = tonumber(ARGV[3]), tonumber(ARGV[4])
+local pace, poll, learning = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
+local h, fl, caps = KEYS[1], KEYS[2], KEYS[3]
+
+local lost = redis.call('ZREMRANGEBYSCORE', fl, '-inf', fmt(now))
+if lost > 0 then redis.call('HINCRBY', h, 'done', lost) end
+local st = redis.call('HMGET', h, 'sent', 'done', 'block', 'headers')
+local sent, done = tonumber(st[1]) or 0, tonumber(st[2]) or 0
+local block, headers = tonumber(st[3]), tonumber(st[4]) or 0
+if redis.call('ZSCORE', fl, member) then return {1, now, done} end
+
+local wait, why = 0, 0
+local function later(w, r) if w > wait then wait, why = w, r end end
+if learning then
+  if block and block > now then later(block - now, 3) end
+  redis.call('ZREMRANGEBYSCORE', caps, '-inf', fmt(now))
+  local cs = redis.call('ZRANGE', caps, 0, -1, 'WITHSCORES')
+  for j = 1, #cs, 2 do
+    if tonumber(cs[j]) <= sent then later(tonumber(cs[j+1]) - now, 4) end
+  end
+  local probing = headers == 1 or (headers == 0 and #KEYS == 4)
+  if #cs == 0 and probing and redis.call('ZCARD', fl) > 0 then later(poll, 2) end
+end
+if pace > 0 then
+  local nxt = tonumber(redis.call('GET', KEYS[4]))
+  if nxt and nxt > now then later(nxt - now, 5) end
+end
+for i = 5, #KEYS do
+  local limit, win = tonumber(ARGV[2*i-2]), tonumber(ARGV[2*i-1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', fmt(now))
+  local n = redis.call('ZCARD', KEYS[i])
+  if n >= limit then
+    local free = tonumber(redis.call('ZRANGE', KEYS[i], n - limit, n - limit, 'WITHSCORES')[2])
+    if free > now + win then later(math.min(win, poll), 2) else later(free - now, 1) end
+  end
+end
+if wait > 0 then
+  if lost > 0 then keepLearned(h, now, maxf, slack) end
+  return {0, wait, why}
+end
+
+for i = 5, #KEYS do
+  local win = tonumber(ARGV[2*i-1])
+  redis.call('ZADD', KEYS[i], fmt(now + win + maxf), member)
+  redis.call('PEXPIRE', KEYS[i], ms(win + maxf + slack))
+end
+redis.call('ZADD', fl, fmt(now + maxf), member)
+redis.call('PEXPIRE', fl, ms(maxf + slack))
+redis.call('HINCRBY', h, 'sent', 1)
+keepLearned(h, now, maxf, slack)
+if pace > 0 then redis.call('SET', KEYS[4], fmt(now + pace), 'PX', ms(pace + slack)) end
+return {1, now, done}
+`)
+
+// observeScript releases a slot into its windows and records what the
+// response taught.
+//
+// KEYS: 1 learned hash, 2 in-flight set, 3 caps set, 4.. the slot's window
+// sets. ARGV: 1 now, 2 member, 3 sent (1/0), 4 max in-flight, 5 key slack,
+// 6 mark (done at grant), 7 learning (1/0), 8 status, 9 block-until offset
+// ("" none), 10 remaining ("" none), 11 reset offset ("" none), 12 limit,
+// 13 window named by the server (0 none), 14 offset of At, then for each
+// window key: its length and the offset of its release (At + length).
+var observeScript = redis.NewScript(prelude + `
+-- addCap keeps the caps no other cap is stricter and longer-lived than, at
+-- most 8, merging the two whose ends are closest into one as strict as both.
+local function addCap(key, bound, untilT, now, slack)
+  local cs = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  local kept = {}
+  for j = 1, #cs, 2 do
+    local b, u = tonumber(cs[j]), tonumber(cs[j+1])
+    if u > now then
+      if b <= bound and u >= untilT then return end
+      if not (bound <= b and untilT >= u) then kept[#kept+1] = {b, u} end
+    end
+  end
+  local pos = #kept + 1
+  while pos > 1 and kept[pos-1][2] > untilT do pos = pos - 1 end
+  table.insert(kept, pos, {bound, untilT})
+  while #kept > 8 do
+    local best = 1
+    for k = 2, #kept - 1 do
+      if kept[k+1][2] - kept[k][2] < kept[best+1][2] - kept[best][2] then best = k end
+    end
+    kept[best] = {math.min(kept[best][1], kept[best+1][1]), kept[best+1][2]}
+    table.remove(kept, best + 1)
+  end
+  redis.call('DEL', key)
+  for _, c in ipairs(kept) do redis.call('ZADD', key, 'GT', fmt(c[2]), fmt(c[1])) end
+  redis.call('PEXPIRE', key, ms(kept[#kept][2] - now + slack))
+end
+
+local now, member, sent = clock(ARGV[1]), ARGV[2], ARGV[3] == '1'
+local maxf, slack, mark = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local h, fl, caps = KEYS[1], KEYS[2], KEYS[3]
+
+local live = redis.call('ZREM', fl, member) == 1
+if live and sent then redis.call('HINCRBY', h, 'done', 1) end
+if live and not sent then redis.call('HINCRBY', h, 'sent', -1) end
+for i = 4, #KEYS do
+  local win, rel = tonumber(ARGV[2*i+7]), tonumber(ARGV[2*i+8])
+  if sent then
+    redis.call('ZADD', KEYS[i], fmt(now + rel), member)
+    redis.call('PEXPIRE', KEYS[i], ms(win + maxf + slack))
+  else
+    redis.call('ZREM', KEYS[i], member)
+  end
+end
+if ARGV[7] ~= '1' or not sent then
+  if live then keepLearned(h, now, maxf, slack) end
+  return {1}
+end
+
+local status, at = tonumber(ARGV[8]), now + tonumber(ARGV[14])
+local remaining = tonumber(ARGV[10])
+if status > 0 and status < 500 then redis.call('HSET', h, 'headers', remaining and '1' or '2') end
+local blockOff = tonumber(ARGV[9])
+if blockOff and blockOff > 0 then
+  local b = now + blockOff
+  local old = tonumber(redis.call('HGET', h, 'block'))
+  if not old or b > old then redis.call('HSET', h, 'block', fmt(b)) end
+end
+if remaining then
+  local win = tonumber(ARGV[13])
+  if win > 0 then redis.call('HSET', h, 'window', ARGV[13]) else win = tonumber(redis.call('HGET', h, 'window')) or 1000000 end
+  local resetOff = tonumber(ARGV[11])
+  local untilT = resetOff and (now + resetOff) or (at + win)
+  redis.call('HSET', h, 'limit', ARGV[12], 'remaining', ARGV[10], 'reset', fmt(untilT))
+  if live and untilT > at then
+    addCap(caps, mark + 1 + math.max(remaining, 0), untilT, now, slack)
+  end
+end
+keepLearned(h, now, maxf, slack)
+return {1}
+`)
+
+// usageScript reads the state of several scopes.
+//
+// KEYS: for each scope, its learned hash, in-flight set and shortest window
+// set. ARGV: 1 now, then for each scope "1" if it has a window. Returns, per
+// scope, {in window, in flight, limit, remaining (-1: nothing learned),
+// reset offset, reset known (1/0), window}.
+var usageScript = redis.NewScript(prelude + `
+local now = clock(ARGV[1])
+local out = {}
+for i = 0, #KEYS / 3 - 1 do
+  local inWindow = 0
+  if ARGV[i+2] == '1' then inWindow = redis.call('ZCOUNT', KEYS[3*i+3], '(' .. fmt(now), '+inf') end
+  local inFlight = redis.call('ZCOUNT', KEYS[3*i+2], '(' .. fmt(now), '+inf')
+  local h = redis.call('HMGET', KEYS[3*i+1], 'limit', 'remaining', 'reset', 'window')
+  local reset = tonumber(h[3])
+  out[#out+1] = {inWindow, inFlight, tonumber(h[1]) or 0, tonumber(h[2]) or -1,
+    reset and (reset - now) or 0, reset and 1 or 0, tonumber(h[4]) or 0}
+end
+return out
+`)

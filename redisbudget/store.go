@@ -1,0 +1,342 @@
+package redisbudget
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pacerhq/pacer"
+	"github.com/redis/go-redis/v9"
+)
+
+// keySlack is how much longer than its content a key is kept, so that a key
+// expires only after every member in it has stopped counting.
+const keySlack = time.Second
+
+// newWindowTolerance is how far a learned reset may move forward and still
+// belong to the same server window (reset headers are often rounded to the
+// second). A reset further ahead starts a new cap.
+const newWindowTolerance = time.Second
+
+// Store is a pacer.Store whose budgets live in Redis: every process that uses
+// the same Redis, key prefix and scope draws from one budget. See the package
+// documentation for the model. Build it with New; the zero value is not
+// usable. A Store is safe for concurrent use by multiple goroutines.
+type Store struct {
+	rdb    redis.UniversalClient
+	cfg    config
+	id     string // this Store's part of slot member names
+	seq    atomic.Uint64
+	health health
+
+	mu     sync.Mutex
+	scopes map[string]*scope
+}
+
+var (
+	_ pacer.Store         = (*Store)(nil)
+	_ pacer.UsageReporter = (*Store)(nil)
+)
+
+// New returns a Store that keeps its budgets in rdb. Without options it
+// reads the system clock, bounds every Redis call by 200ms and fails closed
+// when Redis is unavailable (see FailOpen and WithFallback).
+func New(rdb redis.UniversalClient, opts ...Option) *Store {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &Store{
+		rdb:    rdb,
+		cfg:    newConfig(opts),
+		id:     hex.EncodeToString(b[:]),
+		scopes: make(map[string]*scope),
+	}
+}
+
+// Reserve blocks until the ticket's scope may send one more request in every
+// process sharing the budget, and holds a slot for it. It returns ctx's
+// error when ctx ends first (no slot is kept), a *pacer.RateLimitError at
+// once when the earliest slot frees after ctx's deadline, and an
+// *UnavailableError when Redis cannot be used and the store fails closed.
+func (s *Store) Reserve(ctx context.Context, t pacer.Ticket) (pacer.Slot, error) {
+	if err := ctx.Err(); err != nil {
+		return pacer.Slot{}, err
+	}
+	slot, err := s.reserve(ctx, t)
+	var unavailable *UnavailableError
+	if s.cfg.fallback != nil && errors.As(err, &unavailable) {
+		return s.reserveFallback(ctx, t)
+	}
+	return slot, err
+}
+
+func (s *Store) reserveFallback(ctx context.Context, t pacer.Ticket) (pacer.Slot, error) {
+	slot, err := s.cfg.fallback.Reserve(ctx, t)
+	if err != nil {
+		return pacer.Slot{}, err
+	}
+	slot.ID = fallbackTag + slot.ID
+	return slot, nil
+}
+
+// reserve waits for this process's turn in the scope, then asks Redis until
+// it grants a slot.
+func (s *Store) reserve(ctx context.Context, t pacer.Ticket) (pacer.Slot, error) {
+	ws := windowsOf(t.Budgets)
+	sc := s.scope(t.Scope)
+	w := sc.enqueue(t.Priority, ws)
+	defer sc.leave(w)
+	fail := func(retryAt time.Time) error { return s.failFast(ctx, t.Scope, retryAt) }
+	for {
+		if err := sc.awaitTurn(ctx, w, fail); err != nil {
+			return pacer.Slot{}, err
+		}
+		v, err := s.try(ctx, t, ws)
+		if err != nil {
+			return pacer.Slot{}, err
+		}
+		if v.granted {
+			sc.granted()
+			return v.slot, nil
+		}
+		retryAt := s.cfg.clock.Now().Add(v.wait)
+		sc.denied(retryAt, v.why == whyInFlight)
+		if err := fail(retryAt); err != nil {
+			return pacer.Slot{}, err
+		}
+		if err := s.sleep(ctx, w, v.wait); err != nil {
+			return pacer.Slot{}, err
+		}
+	}
+}
+
+// verdict is one answer of the reserve script.
+type verdict struct {
+	granted bool
+	slot    pacer.Slot
+	wait    time.Duration
+	why     int64
+}
+
+// try runs the reserve script once.
+func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, error) {
+	if ok, last := s.health.usable(); !ok {
+		return verdict{}, &UnavailableError{Scope: t.Scope, Err: last}
+	}
+	member := s.id + "." + strconv.FormatUint(s.seq.Add(1), 36)
+	keys, args := s.reserveCall(t, ws, member)
+	res, err := run(ctx, s.cfg.timeout, s.rdb, reserveScript, keys, args)
+	if ctx.Err() != nil {
+		if err != nil || isGrant(res) {
+			s.forget(t.Scope, member, ws) // the script may have granted it
+		}
+		return verdict{}, ctx.Err()
+	}
+	if err == nil {
+		err = checkReply(res)
+	}
+	if err != nil {
+		s.health.fail(err, s.cfg.retry)
+		return verdict{}, &UnavailableError{Scope: t.Scope, Err: err}
+	}
+	s.health.succeed()
+	if isGrant(res) {
+		done, _ := res[2].(int64)
+		slot := pacer.Slot{Scope: t.Scope, ID: redisSlotID(member, ws), Granted: s.cfg.clock.Now(), Mark: uint64(done)}
+		return verdict{granted: true, slot: slot}, nil
+	}
+	wait, _ := res[1].(int64)
+	why, _ := res[2].(int64)
+	return verdict{wait: time.Duration(wait) * time.Microsecond, why: why}, nil
+}
+
+func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string) ([]string, []any) {
+	k := keysOf(s.cfg.prefix, t.Scope)
+	var pace int64
+	if t.Pace {
+		pace = paceMicros(ws)
+	}
+	keys := make([]string, 0, 4+len(ws))
+	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.pace())
+	args := make([]any, 0, 7+2*len(ws))
+	args = append(args, s.stamp().arg(), member, ceilMicros(s.cfg.maxInFlight),
+		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning))
+	for _, w := range ws {
+		keys = append(keys, k.window(w.us))
+		args = append(args, w.limit, w.us)
+	}
+	return keys, args
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func isGrant(res []any) bool {
+	return len(res) == 3 && res[0] == int64(1)
+}
+
+func checkReply(res []any) error {
+	if len(res) == 3 {
+		return nil
+	}
+	return fmt.Errorf("redisbudget: unexpected script reply %v", res)
+}
+
+// failFast returns a *pacer.RateLimitError when retryAt (on the store's
+// clock) is further away than ctx's deadline.
+func (s *Store) failFast(ctx context.Context, scope string, retryAt time.Time) error {
+	dl, ok := ctx.Deadline()
+	if !ok || retryAt.IsZero() {
+		return nil
+	}
+	wait := retryAt.Sub(s.cfg.clock.Now())
+	if wait <= 0 || wait <= time.Until(dl) {
+		return nil
+	}
+	return &pacer.RateLimitError{Scope: scope, RetryAt: retryAt, RetryAfter: wait, Err: context.DeadlineExceeded}
+}
+
+// sleep waits d plus jitter on the store's clock, or until w is nudged.
+func (s *Store) sleep(ctx context.Context, w *waiter, d time.Duration) error {
+	if j := min(s.cfg.jitter, d/4); j > 0 {
+		d += mrand.N(j)
+	}
+	c, stop := s.cfg.clock.NewTimer(d)
+	defer stop()
+	select {
+	case <-c:
+	case <-w.sig:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// Observe releases the slot into its windows (held until o.At + Window, or
+// freed at once when !o.Sent) and shares what the response said about the
+// server's limit with every process:
+//
+//   - 0 remaining until T, or a 429 with Retry-After: the scope is blocked
+//     until T everywhere (a block only ever grows);
+//   - R > 0 remaining until T: at most R - (requests in flight now) more
+//     grants before T. The in-flight requests are subtracted because they
+//     may reach the server after this response was made. Within one server
+//     window (T moves forward by at most a second) the smallest cap wins; a
+//     later T starts a new cap. An unknown T with a known window uses
+//     At + window; with neither, nothing is capped.
+//
+// Observe makes one Redis call, bounded by the store's timeout. When Redis
+// is unavailable the slot stays counted until its safety expiry
+// (grant + Window + MaxInFlight) and the learned limit is not shared.
+func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
+	if id, ok := strings.CutPrefix(slot.ID, fallbackTag); ok {
+		if s.cfg.fallback != nil {
+			slot.ID = id
+			s.cfg.fallback.Observe(slot, o)
+		}
+		return
+	}
+	member, ws, ok := parseRedisSlotID(slot.ID)
+	if !ok {
+		return
+	}
+	if sc := s.lookup(slot.Scope); sc != nil {
+		defer sc.released()
+	}
+	if ok, _ := s.health.usable(); !ok {
+		return
+	}
+	keys, args := s.observeCall(slot.Scope, member, ws, slot.Mark, o)
+	if _, err := run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args); err != nil {
+		s.health.fail(err, s.cfg.retry)
+		return
+	}
+	s.health.succeed()
+}
+
+// forget frees a slot the caller will not use, best effort.
+func (s *Store) forget(scope, member string, ws []window) {
+	us := make([]int64, len(ws))
+	for i, w := range ws {
+		us[i] = w.us
+	}
+	keys, args := s.observeCall(scope, member, us, 0, pacer.Outcome{})
+	_, _ = run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args)
+}
+
+func (s *Store) observeCall(scopeName, member string, ws []int64, mark uint64, o pacer.Outcome) ([]string, []any) {
+	st := s.stamp()
+	if o.At.IsZero() {
+		o.At = st.now
+	}
+	k := keysOf(s.cfg.prefix, scopeName)
+	keys := make([]string, 0, 3+len(ws))
+	keys = append(keys, k.learned(), k.inFlight(), k.caps())
+	args := make([]any, 0, 14+2*len(ws))
+	args = append(args, st.arg(), member, flag(o.Sent), ceilMicros(s.cfg.maxInFlight),
+		ceilMicros(keySlack), mark, flag(s.cfg.learning), o.Status)
+	args = append(args, learnedArgs(st, o)...)
+	for _, us := range ws {
+		keys = append(keys, k.window(us))
+		args = append(args, us, st.offset(o.At.Add(time.Duration(us)*time.Microsecond)))
+	}
+	return keys, args
+}
+
+// learnedArgs are ARGV 9 to 14 of the observe script: block offset,
+// remaining, reset offset, limit, window, offset of At.
+func learnedArgs(st stamp, o pacer.Outcome) []any {
+	rl := o.RateLimit
+	var block time.Time
+	if o.Status == http.StatusTooManyRequests && o.RetryAfter > 0 {
+		block = o.At.Add(o.RetryAfter)
+	}
+	if o.HasRateLimit && rl.Remaining <= 0 && rl.Reset.After(block) {
+		block = rl.Reset
+	}
+	offset := func(t time.Time) any {
+		if t.IsZero() {
+			return ""
+		}
+		return st.offset(t)
+	}
+	remaining, reset := any(""), any("")
+	if o.HasRateLimit {
+		remaining, reset = rl.Remaining, offset(rl.Reset)
+	}
+	return []any{offset(block), remaining, reset, rl.Limit, ceilMicros(rl.Window), st.offset(o.At)}
+}
+
+func (s *Store) stamp() stamp {
+	return stamp{now: s.cfg.clock.Now(), server: s.cfg.serverTime}
+}
+
+// scope returns the in-process state of a scope, creating it.
+func (s *Store) scope(name string) *scope {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := s.scopes[name]
+	if sc == nil {
+		sc = &scope{}
+		s.scopes[name] = sc
+	}
+	return sc
+}
+
+func (s *Store) lookup(name string) *scope {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.scopes[name]
+}
