@@ -40,7 +40,7 @@ func TestLearnedRemainingBoundsSends(t *testing.T) {
 		// The cap expired and the server sends headers: probe again.
 		{at: t9, grant: "d"},
 		{at: t9, deny: true, next: afterAnswer},
-		{at: t9, answer: "d", o: said(1, t9 + time.Minute)},
+		{at: t9, answer: "d", o: said(1, t9+time.Minute)},
 		{at: t9, grant: "e"},
 		{at: t9, deny: true, next: t9 + time.Minute},
 	})
