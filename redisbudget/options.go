@@ -31,6 +31,7 @@ type config struct {
 	fallback    pacer.Store
 	failOpen    bool
 	learning    bool
+	queueLimit  int
 }
 
 func newConfig(opts []Option) config {
@@ -46,6 +47,9 @@ func newConfig(opts []Option) config {
 	}
 	for _, o := range opts {
 		o(&c)
+	}
+	if c.failOpen && c.fallback == nil {
+		c.fallback = &pacer.MemoryStore{Clock: c.clock, QueueLimit: c.queueLimit, IgnoreServerLimits: !c.learning}
 	}
 	return c
 }
@@ -130,6 +134,13 @@ func WithJitter(d time.Duration) Option {
 	}
 }
 
+// FailOpen makes the store fail open to an in-process pacer.MemoryStore
+// (with the store's clock, queue limit and learning setting): while Redis is
+// unavailable each process keeps the tickets' budgets on its own, so the
+// budget is per process, not shared, until Redis is back. Without FailOpen
+// or WithFallback the store fails closed.
+func FailOpen() Option { return func(c *config) { c.failOpen = true } }
+
 // WithFallback makes the store fail open to s: while Redis is unavailable,
 // tickets are served by s with the same budgets (per process, so the shared
 // budget is not exact meanwhile). Slots granted by s are observed by s.
@@ -139,3 +150,8 @@ func WithFallback(s pacer.Store) Option { return func(c *config) { c.fallback = 
 // announces (headers, Retry-After): only the tickets' budgets apply, as with
 // pacer.WithoutLearning for the in-memory store.
 func WithoutLearning() Option { return func(c *config) { c.learning = false } }
+
+// WithQueueLimit bounds how many of this process's requests may wait for a
+// slot in one scope, besides the one asking Redis; beyond it Reserve fails
+// at once with pacer.ErrQueueFull. 0 (the default) means no bound.
+func WithQueueLimit(n int) Option { return func(c *config) { c.queueLimit = n } }

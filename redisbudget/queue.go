@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/pacerhq/pacer"
 )
 
 // scope is the in-process side of one budget scope: the queue of this
@@ -36,10 +38,16 @@ func nudge(w *waiter) {
 }
 
 // enqueue adds a waiter and returns it; a waiter that jumps ahead of the
-// current head nudges it so that it stops asking Redis.
-func (sc *scope) enqueue(prio int, ws []window) *waiter {
+// current head nudges it so that it stops asking Redis. It returns
+// pacer.ErrQueueFull when limit (if positive) waiters already wait behind
+// the head.
+func (sc *scope) enqueue(prio int, ws []window, limit int) (*waiter, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	sc.wins = ws
+	if limit > 0 && len(sc.waiters) > limit {
+		return nil, pacer.ErrQueueFull
+	}
 	sc.seq++
 	w := &waiter{prio: prio, seq: sc.seq, sig: make(chan struct{}, 1)}
 	i, _ := slices.BinarySearchFunc(sc.waiters, w, func(a, b *waiter) int {
@@ -52,8 +60,7 @@ func (sc *scope) enqueue(prio int, ws []window) *waiter {
 	if i == 0 && len(sc.waiters) > 1 {
 		nudge(sc.waiters[1])
 	}
-	sc.wins = ws
-	return w
+	return w, nil
 }
 
 // leave removes w; when w was the head, the next waiter takes its turn.

@@ -92,7 +92,10 @@ func (s *Store) reserveFallback(ctx context.Context, t pacer.Ticket) (pacer.Slot
 func (s *Store) reserve(ctx context.Context, t pacer.Ticket) (pacer.Slot, error) {
 	ws := windowsOf(t.Budgets)
 	sc := s.scope(t.Scope)
-	w := sc.enqueue(t.Priority, ws)
+	w, err := sc.enqueue(t.Priority, ws, s.cfg.queueLimit)
+	if err != nil {
+		return pacer.Slot{}, err
+	}
 	defer sc.leave(w)
 	fail := func(retryAt time.Time) error { return s.failFast(ctx, t.Scope, retryAt) }
 	for {
