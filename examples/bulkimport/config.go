@@ -39,34 +39,18 @@ type Config struct {
 // targetReal is how long, in real time, a default embedded run should take.
 const targetReal = 12 * time.Second
 
-// target is the API a run talks to, resolved from a Config.
-type target struct {
-	url, path      string
-	key, keyHeader string
-	limit          int
-	window         time.Duration
-	clock          pacer.Clock
-	server         *pacertest.Server // nil for a real API
-	scale          float64           // 1 for a real API
-	bulk           bool              // post JSON arrays to a bulk endpoint
-	limitName      string            // the embedded server's name for the limit
-}
-
-// The embedded APIs. Without -bulk it is lumail's (100 requests per minute
-// per organisation, one subscriber per request); with -bulk it is lupitor's
-// (1000 requests per sliding hour per key, up to 1000 leads per bulk POST).
+// The embedded APIs. Without Bulk it is lumail's (100 requests per fixed
+// minute per organisation, one subscriber per request); with Bulk it is
+// lupitor's (1000 requests per sliding hour per key, up to 1000 leads per
+// bulk POST).
 const (
 	singlePath = "/api/v1/subscribers"
 	bulkPath   = "/api/v1/leads/bulk"
-	demoKey    = "demo-key"
 )
 
 func (c *Config) setDefaults() {
 	if c.Workers <= 0 {
 		c.Workers = 8
-	}
-	if c.KeyHeader == "" {
-		c.KeyHeader = "X-API-Key"
 	}
 }
 
@@ -92,63 +76,51 @@ func (c *Config) requests() int {
 	return (c.Records + c.Bulk - 1) / c.Bulk
 }
 
-// resolve starts the embedded server, or describes the real API.
-func (c *Config) resolve() target {
+// api starts the embedded server, or describes the real API.
+func (c *Config) api() demo.API {
 	if c.URL != "" {
-		return target{url: c.URL, path: c.Path, key: c.Key, keyHeader: c.KeyHeader,
-			limit: c.Limit, window: c.Window, clock: pacer.SystemClock(), scale: 1, bulk: c.Bulk > 0}
+		return demo.RealAPI(c.URL, c.Path, c.Key, c.KeyHeader, c.Limit, c.Window)
 	}
-	api, path := pacertest.OrgMinuteAndIPSecond(), singlePath
-	limit, window, name := 100, time.Minute, "org"
+	cfg, path, name := pacertest.OrgMinuteAndIPSecond(), singlePath, "org"
+	limit, window := 100, time.Minute
 	if c.Bulk > 0 {
-		api, path = pacertest.SlidingHourPerKey(), bulkPath
-		limit, window, name = 1000, time.Hour, "api"
+		cfg, path, name = pacertest.SlidingHourPerKey(), bulkPath, "api"
+		limit, window = 1000, time.Hour
 	}
 	scale := c.Scale
 	if scale <= 0 {
 		scale = demo.AutoScale(demo.MinDuration(c.requests(), limit, window), targetReal, 10)
 	}
-	srv := demo.Embedded(api, scale)
-	return target{url: srv.URL, path: path, key: demoKey, keyHeader: c.KeyHeader,
-		limit: limit, window: window, clock: srv.Clock(), server: srv, scale: scale, bulk: c.Bulk > 0, limitName: name}
+	return demo.EmbeddedAPI(cfg, scale, path, name, limit, window)
 }
 
-// maxWait is how long one retry may wait for the server: a batch job can
-// afford to wait out a whole window.
-func (t target) maxWait() time.Duration {
-	return max(t.window, pacer.DefaultMaxWait)
-}
-
-// transport builds the pacer transport for the target: the documented
-// limit as a budget (unless zero-config), the shared clock, and
-// Idempotency-Keys on creates so that no retry can create a record twice.
-func (c *Config) transport(t target) *pacer.Transport {
+// transport builds the pacer transport for the API: the documented limit
+// as a budget (unless zero-config), the API's clock, and Idempotency-Keys
+// on creates so that no retry can create a record twice. A batch job can
+// afford to wait out a whole window for the server.
+func (c *Config) transport(a demo.API) *pacer.Transport {
 	opts := []pacer.Option{
-		pacer.WithClock(t.clock),
+		pacer.WithClock(a.Clock),
 		pacer.WithIdempotencyKeys(),
 		pacer.WithMaxAttempts(10),
-		pacer.WithMaxWait(t.maxWait()),
+		pacer.WithMaxWait(max(a.Window, pacer.DefaultMaxWait)),
 	}
 	if !c.ZeroConfig {
-		opts = append(opts, pacer.WithBudget(t.limit, t.window))
+		opts = append(opts, pacer.WithBudget(a.Limit, a.Window))
 	}
 	return pacer.NewTransport(nil, opts...)
 }
 
 // describe is one line naming what the run does.
-func (c *Config) describe(t target) string {
+func (c *Config) describe(a demo.API) string {
 	shape := "one record per request"
 	if c.Bulk > 0 {
 		shape = fmt.Sprintf("bulk requests of %d", c.Bulk)
 	}
-	budget := fmt.Sprintf("budget %d per %s", t.limit, t.window)
+	client := "client budget = documented limit"
 	if c.ZeroConfig {
-		budget = "zero-config: no budget, limits learned from headers"
+		client = "zero-config client: no budget, limits learned from headers"
 	}
-	where := fmt.Sprintf("embedded test API, time ×%.4g", t.scale)
-	if t.server == nil {
-		where = t.url
-	}
-	return fmt.Sprintf("importing %d records, %s, %d workers, %s (%s)",
-		c.Records, shape, c.Workers, budget, where)
+	return fmt.Sprintf("importing %d records, %s, %d workers, %s\ninto %s",
+		c.Records, shape, c.Workers, client, a)
 }

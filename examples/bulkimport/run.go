@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,7 +25,7 @@ type outcome struct {
 }
 
 // Run imports cfg.Records records and returns the summary. It writes a
-// progress bar and a description of the run to out. Records are sent by
+// description of the run and a progress bar to out. Records are sent by
 // cfg.Workers goroutines through one pacer Transport; Run returns when every
 // batch has been answered (or ctx ends, which stops sending new batches).
 // The error is non-nil only when the run could not start.
@@ -36,22 +34,20 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	if err := cfg.validate(); err != nil {
 		return Summary{}, err
 	}
-	t := cfg.resolve()
-	if t.server != nil {
-		defer t.server.Close()
-	}
-	tr := cfg.transport(t)
+	api := cfg.api()
+	defer api.Close()
+	tr := cfg.transport(api)
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 
-	fmt.Fprintln(out, cfg.describe(t))
-	batches := makeBatches(cfg.Records, cfg.Bulk, t.server == nil)
-	watch := demo.StartStopwatch(t.clock)
-	bar := newProgress(out, cfg.Records, tr, watch, t.scale != 1)
-	results := importAll(ctx, client, t, cfg.Workers, batches, bar.add)
+	fmt.Fprintln(out, cfg.describe(api))
+	batches := makeBatches(cfg.Records, cfg.Bulk, api.Server == nil)
+	watch := demo.StartStopwatch(api.Clock)
+	bar := newProgress(out, cfg.Records, tr, watch, api.Scale != 1)
+	results := importAll(ctx, client, api, cfg.Workers, batches, cfg.Bulk > 0, bar.add)
 	bar.finish()
 
-	s := summarize(cfg, t, tr.Stats(), results, batches)
+	s := summarize(cfg, api, tr.Stats(), results, batches)
 	s.Virtual, s.Real = watch.Elapsed()
 	return s, nil
 }
@@ -79,15 +75,20 @@ func makeBatches(n, bulk int, real bool) [][]record {
 
 // importAll sends every batch with workers goroutines and returns the
 // outcome of each batch it sent; done is called with the size of each
-// answered batch. When ctx ends no new batch is started.
-func importAll(ctx context.Context, c *http.Client, t target, workers int, batches [][]record, done func(int)) []outcome {
+// answered batch. A batch is a JSON array for a bulk endpoint, else the one
+// record as a JSON object. When ctx ends no new batch is started.
+func importAll(ctx context.Context, c *http.Client, api demo.API, workers int, batches [][]record, bulk bool, done func(int)) []outcome {
 	jobs := make(chan []record)
 	results := make(chan outcome)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for b := range jobs {
-				results <- outcome{ids: ids(b), err: send(ctx, c, t, b)}
+				var body any = b
+				if !bulk {
+					body = b[0]
+				}
+				results <- outcome{ids: ids(b), err: api.PostJSON(ctx, c, body, nil)}
 				done(len(b))
 			}
 		})
@@ -116,35 +117,4 @@ func ids(b []record) []string {
 		out[i] = r.ID
 	}
 	return out
-}
-
-// send creates one batch: a JSON object for a single record, a JSON array
-// for the bulk endpoint. Any status but 2xx is an error.
-func send(ctx context.Context, c *http.Client, t target, b []record) error {
-	var body any = b
-	if !t.bulk {
-		body = b[0]
-	}
-	buf, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url+t.path, bytes.NewReader(buf))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if t.key != "" {
-		req.Header.Set(t.keyHeader, t.key)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: %s", t.path, resp.Status)
-	}
-	return nil
 }

@@ -45,13 +45,13 @@ type Summary struct {
 
 // summarize builds the summary from the transport's stats, the batches'
 // outcomes and, for the embedded server, its evidence.
-func summarize(cfg Config, t target, st pacer.Stats, results []outcome, batches [][]record) Summary {
+func summarize(cfg Config, api demo.API, st pacer.Stats, results []outcome, batches [][]record) Summary {
 	tot := demo.Sum(st)
 	s := Summary{
 		Records: cfg.Records, Requests: len(batches),
 		Sent: tot.Sent, RateLimited: tot.RateLimited, Retries: tot.Retries,
-		Limit: t.limit, Window: t.window, ZeroConfig: cfg.ZeroConfig,
-		Minimum: demo.MinDuration(len(batches), t.limit, t.window),
+		Limit: api.Limit, Window: api.Window, ZeroConfig: cfg.ZeroConfig,
+		Minimum: demo.MinDuration(len(batches), api.Limit, api.Window),
 	}
 	acked := 0
 	for _, o := range results {
@@ -63,14 +63,12 @@ func summarize(cfg Config, t target, st pacer.Stats, results []outcome, batches 
 	}
 	s.Failed = cfg.Records - acked
 	s.Lost = s.Failed
-	if t.server != nil {
-		ev := t.server.Evidence()
-		var all []string
-		for _, b := range batches {
-			all = append(all, ids(b)...)
-		}
-		s.Lost, s.Duplicated, s.Verified = len(ev.Missing(all)), len(ev.CreatedTwice), true
-		s.MaxInWindow = ev.MaxInWindow(t.limitName)
+	var all []string
+	for _, b := range batches {
+		all = append(all, ids(b)...)
+	}
+	if c, ok := api.Verify(all); ok {
+		s.Lost, s.Duplicated, s.MaxInWindow, s.Verified = c.Lost, c.Duplicated, c.MaxInWindow, true
 	}
 	return s
 }
