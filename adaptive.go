@@ -35,7 +35,7 @@ const (
 	// adaptiveRun is the number of successes in which the additive increase
 	// climbs from a cut back to the rate cut from; the increase per success
 	// doubles after every such run without a 429.
-	adaptiveRun = 100
+	adaptiveRun = 150
 	// adaptiveCooldown is the least time between two cuts. Besides, a 429
 	// cuts only if its request was sent after the latest cut, so the 429s of
 	// requests in flight at a cut count once.
@@ -121,12 +121,11 @@ func (a *aimd) cut(now time.Time) {
 // raise adds the step to the allowed rate after a success; AdaptiveAuto
 // releases the scope once the rate is far above what it is used at.
 func (a *aimd) raise(now time.Time, mode AdaptiveMode) {
-	a.successes++
-	if a.successes%adaptiveRun == 0 {
-		a.step *= 2
-	}
 	r := a.rate() + a.step
 	a.set(now, r)
+	if a.successes++; a.successes%adaptiveRun == 0 {
+		a.step *= 2
+	}
 	if mode == AdaptiveAuto && r >= adaptiveRelease*max(a.ceiling, a.meter.at(now)) {
 		a.active = false
 	}
@@ -175,7 +174,12 @@ func (m *sendMeter) roll(now time.Time) {
 	if !b.After(m.bucket) {
 		return
 	}
-	cur := float64(m.count) / b.Sub(m.bucket).Seconds()
-	m.rate = meterSmooth*cur + (1-meterSmooth)*m.rate
+	m.rate = meterSmooth*float64(m.count)/meterBucket.Seconds() + (1-meterSmooth)*m.rate
+	for empty := b.Sub(m.bucket)/meterBucket - 1; empty > 0 && m.rate > 0; empty-- {
+		m.rate *= 1 - meterSmooth // idle buckets count as 0 sends
+		if m.rate < 1e-9 {
+			m.rate = 0
+		}
+	}
 	m.bucket, m.count = b, 0
 }
