@@ -2,9 +2,11 @@ package pacer
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacerhq/pacer/internal/clocktest"
@@ -206,5 +208,26 @@ func TestUnconfiguredScopeSendsFreely(t *testing.T) {
 	for i := range 1000 {
 		_, ok, _ := h.try(tk)
 		require.True(t, ok, "request %d", i)
+	}
+}
+
+// TestSimBudgetsExact sends through configured budgets equal to the server's
+// limits, with random latencies: the server never sees more than a budget's
+// limit in any window, so it never refuses.
+func TestSimBudgetsExact(t *testing.T) {
+	for _, pace := range []bool{false, true} {
+		h := newHarness(t)
+		h.st.IgnoreServerLimits = true
+		h.st.Adaptive = AdaptiveOff
+		budgets := []Budget{{Limit: 5, Window: time.Second}, {Limit: 200, Window: time.Minute}}
+		srv := &simServer{limit: 5, window: time.Second}
+		sim := &simulation{h: h, srv: srv, ticket: Ticket{Scope: "api", Budgets: budgets, Pace: pace}, workers: 8,
+			minLatency: time.Millisecond, maxLatency: 400 * time.Millisecond, rng: rand.New(rand.NewPCG(5, 6))}
+		sim.run(5 * time.Minute)
+		for _, b := range budgets {
+			assert.LessOrEqual(t, maxInWindow(srv.arrivals, b.Window), b.Limit, "pace %v, %v", pace, b)
+		}
+		assert.Zero(t, sim.refused)
+		assert.Greater(t, sim.sent, 4*200, "pace %v: the minute budget is used", pace)
 	}
 }

@@ -229,3 +229,31 @@ func TestLearnedCapsStayConservative(t *testing.T) {
 		}
 	}
 }
+
+// TestSimHeadersNo429 runs an unconfigured client against sliding-window
+// servers that send Remaining and Reset (when the oldest request leaves the
+// window) on every response: it never gets a 429, and keeps close to the
+// limit.
+func TestSimHeadersNo429(t *testing.T) {
+	for _, c := range []struct {
+		limit  int
+		window time.Duration
+	}{
+		{10, time.Second},
+		{100, time.Minute},
+		{3, 10 * time.Second},
+	} {
+		h := newHarness(t)
+		srv := &simServer{limit: c.limit, window: c.window, headers: true}
+		sim := &simulation{h: h, srv: srv, ticket: Ticket{Scope: "api"}, workers: 8,
+			minLatency: 5 * time.Millisecond, maxLatency: 80 * time.Millisecond, rng: rand.New(rand.NewPCG(3, 4))}
+		d := 10 * time.Minute
+		sim.run(d)
+		accepted := float64(sim.sent-sim.refused) / d.Seconds()
+		limit := float64(c.limit) / c.window.Seconds()
+		t.Logf("limit %d/%v: sent %d, 429s %d, %.2f/s accepted", c.limit, c.window, sim.sent, sim.refused, accepted)
+		assert.Zero(t, sim.refused, "no 429")
+		assert.LessOrEqual(t, maxInWindow(srv.arrivals, c.window), c.limit)
+		assert.Greater(t, accepted, 0.8*limit, "close to the limit")
+	}
+}
