@@ -13,6 +13,7 @@ const (
 	DefaultMaxInFlight   = 2 * time.Minute
 	DefaultRetryInterval = time.Second
 	DefaultPollInterval  = time.Second
+	DefaultProbeInterval = 20 * time.Millisecond
 	DefaultJitter        = 10 * time.Millisecond
 )
 
@@ -27,6 +28,7 @@ type config struct {
 	maxInFlight time.Duration
 	retry       time.Duration
 	poll        time.Duration
+	probe       time.Duration
 	jitter      time.Duration
 	fallback    pacer.Store
 	failOpen    bool
@@ -42,6 +44,7 @@ func newConfig(opts []Option) config {
 		maxInFlight: DefaultMaxInFlight,
 		retry:       DefaultRetryInterval,
 		poll:        DefaultPollInterval,
+		probe:       DefaultProbeInterval,
 		jitter:      DefaultJitter,
 		learning:    true,
 	}
@@ -119,6 +122,20 @@ func WithPollInterval(d time.Duration) Option {
 	return func(c *config) {
 		if d > 0 {
 			c.poll = d
+		}
+	}
+}
+
+// WithProbeInterval sets how often a waiter asks again while its scope is
+// probing (default 20ms): no learned cap is in force although the server
+// sends rate-limit headers (or a scope without budgets has had no answer
+// yet), so the processes send one request at a time until an answer brings
+// fresh headers, and an answer is expected within a round trip. Releases
+// made by this process wake the waiter at once.
+func WithProbeInterval(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.probe = d
 		}
 	}
 }

@@ -37,6 +37,7 @@ const (
 	whyBlocked  = 3 // a learned block (429 Retry-After, "0 remaining")
 	whyCapped   = 4 // a learned cap ("R remaining") is used up
 	whyPaced    = 5 // Ticket.Pace spacing
+	whyProbing  = 6 // no learned cap in force: one request at a time until an answer
 )
 
 // reserveScript checks and takes one slot in every window of a scope.
@@ -44,12 +45,13 @@ const (
 // KEYS: 1 learned hash, 2 in-flight set, 3 caps set, 4 pace key, 5.. one
 // sorted set per window. ARGV: 1 now, 2 member, 3 max in-flight, 4 key
 // slack, 5 pace interval (0: no pacing), 6 poll interval, 7 learning (1/0),
-// then limit and window length for each window key. Returns {1, now, done}
+// 8 probe interval, then limit and window length for each window key. Returns {1, now, done}
 // when granted, {0, wait, why} when not.
 var reserveScript = redis.NewScript(prelude + `
 local now, member = clock(ARGV[1]), ARGV[2]
 local maxf, slack = tonumber(ARGV[3]), tonumber(ARGV[4])
 local pace, poll, learning = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
+local probe = tonumber(ARGV[8])
 local h, fl, caps = KEYS[1], KEYS[2], KEYS[3]
 
 local lost = redis.call('ZREMRANGEBYSCORE', fl, '-inf', fmt(now))
@@ -69,14 +71,14 @@ if learning then
     if tonumber(cs[j]) <= sent then later(tonumber(cs[j+1]) - now, 4) end
   end
   local probing = headers == 1 or (headers == 0 and #KEYS == 4)
-  if #cs == 0 and probing and redis.call('ZCARD', fl) > 0 then later(poll, 2) end
+  if #cs == 0 and probing and redis.call('ZCARD', fl) > 0 then later(probe, 6) end
 end
 if pace > 0 then
   local nxt = tonumber(redis.call('GET', KEYS[4]))
   if nxt and nxt > now then later(nxt - now, 5) end
 end
 for i = 5, #KEYS do
-  local limit, win = tonumber(ARGV[2*i-2]), tonumber(ARGV[2*i-1])
+  local limit, win = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', fmt(now))
   local n = redis.call('ZCARD', KEYS[i])
   if n >= limit then
@@ -90,7 +92,7 @@ if wait > 0 then
 end
 
 for i = 5, #KEYS do
-  local win = tonumber(ARGV[2*i-1])
+  local win = tonumber(ARGV[2*i])
   redis.call('ZADD', KEYS[i], fmt(now + win + maxf), member)
   redis.call('PEXPIRE', KEYS[i], ms(win + maxf + slack))
 end

@@ -111,7 +111,7 @@ func (s *Store) reserve(ctx context.Context, t pacer.Ticket) (pacer.Slot, error)
 			return v.slot, nil
 		}
 		retryAt := s.cfg.clock.Now().Add(v.wait)
-		sc.denied(retryAt, v.why == whyInFlight)
+		sc.denied(retryAt, v.why == whyInFlight || v.why == whyProbing)
 		if err := fail(retryAt); err != nil {
 			return pacer.Slot{}, err
 		}
@@ -169,9 +169,9 @@ func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string) ([]strin
 	}
 	keys := make([]string, 0, 4+len(ws))
 	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.pace())
-	args := make([]any, 0, 7+2*len(ws))
+	args := make([]any, 0, 8+2*len(ws))
 	args = append(args, s.stamp().arg(), member, ceilMicros(s.cfg.maxInFlight),
-		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning))
+		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning), ceilMicros(s.cfg.probe))
 	for _, w := range ws {
 		keys = append(keys, k.window(w.us))
 		args = append(args, w.limit, w.us)

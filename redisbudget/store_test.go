@@ -168,8 +168,8 @@ func TestLearnedCapCountsRequestsInFlight(t *testing.T) {
 	z := grant(t, b, tk)
 	deny(t, a, tk, time.Minute, whyCapped)
 
-	e.clock.Set(t0.Add(time.Minute))         // the server's window has reset, but
-	deny(t, a, tk, time.Minute, whyInFlight) // probe: one at a time until an answer
+	e.clock.Set(t0.Add(time.Minute))                 // the server's window has reset, but
+	deny(t, a, tk, DefaultProbeInterval, whyProbing) // one at a time until an answer
 	b.Observe(z, remaining(9, t0.Add(2*time.Minute)))
 	grant(t, a, tk)
 }
