@@ -162,21 +162,6 @@ func (s *memScope) release(sl Slot, o Outcome, now time.Time, st *MemoryStore) {
 	s.queue.wakeHead()
 }
 
-// idle reports whether the scope holds nothing at now that eviction would
-// lose: no slot held or in flight, no waiter, no learned limit in force, and
-// no use for ttl.
-func (s *memScope) idle(now time.Time, ttl time.Duration) bool {
-	if s.inFlight > 0 || s.queue.Len() > 0 || now.Sub(s.lastUsed) < ttl {
-		return false
-	}
-	for i := range s.windows {
-		if s.windows[i].held(now, 0) > 0 {
-			return false
-		}
-	}
-	return !s.learned.holds(now)
-}
-
 // usage returns the scope's snapshot at now.
 func (s *memScope) usage(now time.Time) Usage {
 	u := Usage{
