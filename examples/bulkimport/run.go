@@ -31,6 +31,7 @@ type outcome struct {
 // The error is non-nil only when the run could not start.
 func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	cfg.setDefaults()
+	out = demo.NewSyncWriter(out)
 	if err := cfg.validate(); err != nil {
 		return Summary{}, err
 	}

@@ -26,6 +26,7 @@ const shutdownTimeout = 5 * time.Second
 // non-nil only when the relay could not start.
 func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	cfg.setDefaults()
+	out = demo.NewSyncWriter(out)
 	if err := cfg.validate(); err != nil {
 		return Summary{}, err
 	}
