@@ -379,6 +379,7 @@ func (c *call) reserve(ctx context.Context) (Slot, error) {
 	if b == nil {
 		return c.t.store.Reserve(ctx, c.ticket)
 	}
+	c.permit = permit{}
 	p, ev, err := b.allow(c.ticket.Scope)
 	c.breakerEvent(ev)
 	if err != nil {
@@ -407,8 +408,27 @@ func (c *call) reserve(ctx context.Context) (Slot, error) {
 func (c *call) unsent() {
 	if c.permit.c != nil {
 		c.t.breakers.release(c.permit)
-		c.permit = permit{}
+		c.permit.c = nil
 	}
+}
+
+// pause is the wait before a retry: sleep, except that when the breaker is
+// on and the circuit opens during the wait, or opened after the previous
+// attempt was let through, it ends at once with the *CircuitOpenError; a
+// retry would be refused anyway.
+func (c *call) pause(ctx context.Context, d time.Duration) error {
+	opened := c.permit.opened
+	if opened == nil {
+		return sleep(ctx, c.t.cfg.clock, d)
+	}
+	if cause := context.Cause(opened); cause != nil {
+		return cause
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(opened, func() { cancel(context.Cause(opened)) })
+	defer stop()
+	return sleep(wctx, c.t.cfg.clock, d)
 }
 
 // settleBreaker reports the attempt's outcome to the scope's breaker. An
@@ -423,7 +443,7 @@ func (c *call) settleBreaker(req *http.Request, resp *http.Response, err error) 
 	}
 	b := c.t.breakers
 	c.breakerEvent(b.settle(c.permit, b.cfg.failure(resp, err)))
-	c.permit = permit{}
+	c.permit.c = nil // settled; its context still serves pause
 }
 
 func (c *call) breakerEvent(ev *BreakerEvent) {

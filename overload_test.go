@@ -379,3 +379,39 @@ func TestBreakerReleasesQueuedWaiters(t *testing.T) {
 	assert.Contains(t, out, `level=INFO msg="pacer: circuit half-open"`)
 	assert.Contains(t, out, `level=INFO msg="pacer: circuit closed"`)
 }
+
+// TestBreakerCutsRetryWaitsShort: a request waiting to retry is released
+// with *CircuitOpenError as soon as the circuit opens, instead of sleeping
+// out a long Retry-After only to be refused.
+func TestBreakerCutsRetryWaitsShort(t *testing.T) {
+	srv := newScript(t, status(503, "", "Retry-After", "30"))
+	clk := clocktest.NewManual(time.Time{})
+	c := newTestClient(clk, pacer.WithCircuitBreaker(pacer.Breaker{MinRequests: 3, CoolDown: time.Minute}))
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := sendGET(context.Background(), c, srv.URL)
+		done <- err
+	}()
+	require.True(t, clk.WaitForTimers(1, 10*time.Second), "the first request waits 30 s to retry")
+
+	// Two requests whose deadline is too near to wait: each ends with its 503.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for range 2 {
+		resp, err := sendGET(ctx, c, srv.URL)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	}
+	var err error
+	select {
+	case err = <-done: // the third failure opened the circuit
+	case <-time.After(10 * time.Second):
+		clk.Advance(time.Hour) // let it go before failing
+		t.Fatal("the waiting request was not released")
+	}
+	var coe *pacer.CircuitOpenError
+	require.ErrorAs(t, err, &coe)
+	assert.Equal(t, clocktest.Epoch.Add(time.Minute), coe.Until)
+	assert.Equal(t, int64(3), srv.hits.Load())
+}

@@ -126,7 +126,7 @@ func (t *Transport) checkRetry(ctx context.Context, resp *http.Response, err err
 // injected clock, so pacer sets the engine's backoff to zero.)
 func (t *Transport) prepareRetry(req *http.Request) error {
 	c := callOf(req.Context())
-	return sleep(req.Context(), t.cfg.clock, c.wait)
+	return c.pause(req.Context(), c.wait) // sleep, cut short if the breaker opens
 }
 
 // errorHandler is the engine's ErrorHandler: the response of a request pacer
