@@ -107,16 +107,17 @@ func (st *MemoryStore) Reserve(ctx context.Context, t Ticket) (Slot, error) {
 		return Slot{}, err
 	}
 	clk := clockOrSystem(st.Clock)
-	s := st.acquire(t.Scope, clk.Now())
+	now := clk.Now()
+	s := st.acquire(t.Scope, now)
 	defer s.refs.Add(-1)
-	return s.reserve(ctx, &t, st, clk)
+	return s.reserve(ctx, &t, now, st, clk)
 }
 
 // Observe releases slot sl into its scope's windows (freeing it at once if
-// o.Sent is false), learns from o, and wakes the scope's next waiter. A slot
-// unknown to the store is ignored.
+// o.Sent is false), learns from o, and wakes the scope's next waiter. o.At
+// must be on the store's clock; zero means now. A slot unknown to the store
+// is ignored.
 func (st *MemoryStore) Observe(sl Slot, o Outcome) {
-	now := clockOrSystem(st.Clock).Now()
 	st.mu.RLock()
 	s := st.scopes[sl.Scope]
 	if s != nil {
@@ -127,8 +128,11 @@ func (st *MemoryStore) Observe(sl Slot, o Outcome) {
 		return
 	}
 	defer s.refs.Add(-1)
+	if o.At.IsZero() {
+		o.At = clockOrSystem(st.Clock).Now()
+	}
 	s.mu.Lock()
-	s.release(sl, o, now, st)
+	s.release(sl, o, st)
 	s.mu.Unlock()
 }
 

@@ -139,19 +139,15 @@ func (s *memScope) grant(now time.Time, st *MemoryStore) Slot {
 	return Slot{Scope: s.name, Granted: now, Mark: mark}
 }
 
-// release frees slot sl with outcome o, observed at now, and lets the head
-// waiter look again.
-func (s *memScope) release(sl Slot, o Outcome, now time.Time, st *MemoryStore) {
+// release frees slot sl with outcome o (o.At set) and lets the head waiter
+// look again.
+func (s *memScope) release(sl Slot, o Outcome, st *MemoryStore) {
 	if s.inFlight == 0 {
 		return // not a slot of this scope (observed twice, or from elsewhere)
 	}
 	s.inFlight--
-	s.lastUsed = later(s.lastUsed, now)
-	at := o.At
-	if at.IsZero() {
-		at = now
-	}
-	at = later(at, sl.Granted)
+	at := later(o.At, sl.Granted)
+	s.lastUsed = later(s.lastUsed, at)
 	if o.Sent {
 		for i := range s.windows {
 			s.windows[i].release(at)

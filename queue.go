@@ -6,11 +6,10 @@ import (
 	"time"
 )
 
-// reserve grants t a slot in s, waiting in the scope's queue while a
-// constraint holds it back. A ticket that finds the queue empty and the
+// reserve grants t a slot in s at now or later, waiting in the scope's queue
+// while a constraint holds it back. A ticket that finds the queue empty and the
 // scope free is granted at once, without allocating.
-func (s *memScope) reserve(ctx context.Context, t *Ticket, st *MemoryStore, clk Clock) (Slot, error) {
-	now := clk.Now()
+func (s *memScope) reserve(ctx context.Context, t *Ticket, now time.Time, st *MemoryStore, clk Clock) (Slot, error) {
 	s.mu.Lock()
 	s.configure(t, now)
 	s.lastUsed = later(s.lastUsed, now)

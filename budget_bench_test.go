@@ -1,0 +1,65 @@
+package pacer
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// benchTicket has budgets far above what a benchmark can send, so Reserve
+// never waits: the benchmarks measure the uncontended path.
+func benchTicket(scope string) Ticket {
+	return Ticket{Scope: scope, Budgets: []Budget{
+		{Limit: 1 << 30, Window: time.Minute},
+		{Limit: 1 << 30, Window: time.Hour},
+	}}
+}
+
+// BenchmarkReserve is one Reserve and its Observe, on one goroutine.
+func BenchmarkReserve(b *testing.B) {
+	st := NewMemoryStore()
+	tk := benchTicket("api")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		sl, err := st.Reserve(ctx, tk)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.Observe(sl, Outcome{Sent: true, Status: 200, At: sl.Granted})
+	}
+}
+
+// BenchmarkReserveParallel runs Reserve and Observe from 64 goroutines per
+// CPU, all in one scope (one mutex) or each in its own scope.
+func BenchmarkReserveParallel(b *testing.B) {
+	for _, shared := range []bool{true, false} {
+		name := map[bool]string{true: "one scope", false: "scope per goroutine"}[shared]
+		b.Run(name, func(b *testing.B) {
+			st := NewMemoryStore()
+			ctx := context.Background()
+			var n int64
+			var mu = make(chan struct{}, 1)
+			b.ReportAllocs()
+			b.SetParallelism(64)
+			b.RunParallel(func(pb *testing.PB) {
+				tk := benchTicket("api")
+				if !shared {
+					mu <- struct{}{}
+					n++
+					tk.Scope = fmt.Sprint("api-", n)
+					<-mu
+				}
+				for pb.Next() {
+					sl, err := st.Reserve(ctx, tk)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					st.Observe(sl, Outcome{Sent: true, Status: 200, At: sl.Granted})
+				}
+			})
+		})
+	}
+}
