@@ -22,10 +22,25 @@
 //     length Window sees more than Limit requests, whatever the latency;
 //   - Outcome.Sent == false removes the member at once.
 //
-// Limits learned from responses are shared through a per-scope hash read by
-// the same script: "0 remaining until T" and 429 Retry-After block the scope
-// until T in every process, and "R remaining until T" caps the number of
-// grants before T (see Observe for the merge rule).
+// Limits learned from responses are shared through per-scope keys read by
+// the same script: a 429's Retry-After and "0 remaining until T" block the
+// scope until T in every process, and "R remaining until T" caps the grants
+// before T (see Store.Observe). Pacing (Ticket.Pace) is shared too. Adaptive
+// mode (pacer.AdaptiveMode) is not: it exists only in pacer.MemoryStore.
+//
+// Within a process, waiters of a scope queue by Ticket.Priority, then
+// arrival, and only the head asks Redis; a denied head sleeps until the time
+// the script named (plus a little jitter, see WithJitter) on the store's
+// clock, or until a release made by this process wakes it. When the slot it
+// waits for belongs to a request still in flight elsewhere, it sleeps
+// min(Window, WithPollInterval): such a slot frees no earlier than Window
+// after its answer.
+//
+// Keys are "<prefix>{<hash>}:<name>", hash being the first 24 hex digits of
+// the scope's SHA-256 (no scope text reaches Redis) and the braces a Redis
+// Cluster hash tag, so that all keys of a scope live in one slot. Every
+// write sets an expiry a second past the key's last content (Window +
+// MaxInFlight for windows), so nothing outlives its use.
 //
 // # Time
 //

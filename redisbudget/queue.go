@@ -16,6 +16,10 @@ import (
 // time, and its waiters are served by priority, then first-in first-out.
 // Processes compete with each other at Redis.
 type scope struct {
+	// refs and lastUsed are guarded by the Store's mutex.
+	refs     int
+	lastUsed time.Time
+
 	mu      sync.Mutex
 	wins    []window  // the latest ticket's windows, for Usage
 	waiters []*waiter // priority descending, then arrival

@@ -38,8 +38,9 @@ type Store struct {
 	seq    atomic.Uint64
 	health health
 
-	mu     sync.Mutex
-	scopes map[string]*scope
+	mu        sync.Mutex
+	scopes    map[string]*scope
+	nextSweep time.Time
 }
 
 var (
@@ -91,7 +92,8 @@ func (s *Store) reserveFallback(ctx context.Context, t pacer.Ticket) (pacer.Slot
 // it grants a slot.
 func (s *Store) reserve(ctx context.Context, t pacer.Ticket) (pacer.Slot, error) {
 	ws := windowsOf(t.Budgets)
-	sc := s.scope(t.Scope)
+	sc := s.acquire(t.Scope)
+	defer s.release(sc)
 	w, err := sc.enqueue(t.Priority, ws, s.cfg.queueLimit)
 	if err != nil {
 		return pacer.Slot{}, err
@@ -229,20 +231,24 @@ func (s *Store) sleep(ctx context.Context, w *waiter, d time.Duration) error {
 
 // Observe releases the slot into its windows (held until o.At + Window, or
 // freed at once when !o.Sent) and shares what the response said about the
-// server's limit with every process:
+// server's limit with every process, as pacer.MemoryStore does within one:
 //
-//   - 0 remaining until T, or a 429 with Retry-After: the scope is blocked
-//     until T everywhere (a block only ever grows);
-//   - R > 0 remaining until T: at most R - (requests in flight now) more
-//     grants before T. The in-flight requests are subtracted because they
-//     may reach the server after this response was made. Within one server
-//     window (T moves forward by at most a second) the smallest cap wins; a
-//     later T starts a new cap. An unknown T with a known window uses
-//     At + window; with neither, nothing is capped.
+//   - a 429 with Retry-After, or "0 remaining until T": no grant before T
+//     anywhere (a block only ever grows);
+//   - "R remaining until T": at most R more requests before T, counting
+//     every request not yet answered when this one was granted (they may
+//     reach the server after it). The scope keeps cumulative counts of
+//     grants and answers in Redis; the slot's Mark is the answer count at
+//     its grant, so the cap is "grants <= Mark + 1 + R" until T, and stays
+//     safe whatever order answers arrive in. An unknown T means At plus the
+//     server's window, or one second;
+//   - when no cap is in force and the server sends headers (or, for a scope
+//     without budgets, before its first answer), processes send one request
+//     at a time until an answer brings fresh headers.
 //
 // Observe makes one Redis call, bounded by the store's timeout. When Redis
 // is unavailable the slot stays counted until its safety expiry
-// (grant + Window + MaxInFlight) and the learned limit is not shared.
+// (grant + Window + MaxInFlight) and nothing learned is shared.
 func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
 	if id, ok := strings.CutPrefix(slot.ID, fallbackTag); ok {
 		if s.cfg.fallback != nil {
@@ -324,22 +330,4 @@ func learnedArgs(st stamp, o pacer.Outcome) []any {
 
 func (s *Store) stamp() stamp {
 	return stamp{now: s.cfg.clock.Now(), server: s.cfg.serverTime}
-}
-
-// scope returns the in-process state of a scope, creating it.
-func (s *Store) scope(name string) *scope {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc := s.scopes[name]
-	if sc == nil {
-		sc = &scope{}
-		s.scopes[name] = sc
-	}
-	return sc
-}
-
-func (s *Store) lookup(name string) *scope {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.scopes[name]
 }

@@ -332,3 +332,57 @@ func TestNoRaceOnUnknownSlot(t *testing.T) {
 	require.Empty(t, keysOfServer(t, e.rdb))
 	require.False(t, errors.Is(nil, ErrUnavailable))
 }
+
+func TestPaceShared(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.store(), e.store()
+	tk := ticket("s", per(2, 10*time.Second))
+	tk.Pace = true
+	grant(t, a, tk)
+	deny(t, b, tk, 5*time.Second, whyPaced) // one every 10s/2, across processes
+	e.clock.Advance(5 * time.Second)
+	grant(t, b, tk)
+}
+
+func TestQueueLimit(t *testing.T) {
+	e := newEnv(t)
+	s := e.store(WithQueueLimit(1))
+	tk := ticket("s", per(1, time.Minute))
+	_, err := s.Reserve(context.Background(), tk)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	head := reserveAsync(ctx, s, tk)
+	require.True(t, e.clock.WaitForTimers(1, 5*time.Second))
+	second := reserveAsync(ctx, s, tk) // waits behind the head: the one allowed
+	require.Eventually(t, func() bool { return s.lookup("s").queued() == 2 }, 5*time.Second, time.Millisecond)
+	_, err = s.Reserve(ctx, tk)
+	require.ErrorIs(t, err, pacer.ErrQueueFull)
+	cancel()
+	require.ErrorIs(t, await(t, head).err, context.Canceled)
+	require.ErrorIs(t, await(t, second).err, context.Canceled)
+}
+
+func TestWithoutLearning(t *testing.T) {
+	e := newEnv(t)
+	s := e.store(WithoutLearning())
+	tk := ticket("s", per(10, time.Minute))
+	s.Observe(grant(t, s, tk), pacer.Outcome{Sent: true, At: t0, Status: 429, RetryAfter: time.Hour})
+	grant(t, s, tk)
+}
+
+func TestIdleScopesForgotten(t *testing.T) {
+	e := newEnv(t)
+	s := e.store()
+	for _, name := range []string{"a", "b"} {
+		_, err := s.Reserve(context.Background(), ticket(name, per(10, time.Minute)))
+		require.NoError(t, err)
+	}
+	require.Len(t, s.Usage(), 2)
+	e.clock.Advance(idleScopeTTL + time.Second)
+	_, err := s.Reserve(context.Background(), ticket("b", per(10, time.Minute)))
+	require.NoError(t, err)
+	u := s.Usage()
+	require.Len(t, u, 1)
+	require.Equal(t, "b", u[0].Scope)
+}

@@ -2,7 +2,6 @@ package redisbudget
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/pacerhq/pacer"
@@ -75,20 +74,4 @@ func fillUsage(u *pacer.Usage, reply any, now time.Time) {
 	if n[5] == 1 {
 		u.Learned.Reset = now.Add(time.Duration(n[4]) * time.Microsecond)
 	}
-}
-
-// snapshot lists the scopes this Store has seen, sorted by name.
-func (s *Store) snapshot() ([]string, []*scope) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.scopes))
-	for name := range s.scopes {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	scs := make([]*scope, len(names))
-	for i, name := range names {
-		scs[i] = s.scopes[name]
-	}
-	return names, scs
 }
