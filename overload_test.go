@@ -344,7 +344,12 @@ func TestBreakerReleasesQueuedWaiters(t *testing.T) {
 	}
 	want := &pacer.CircuitOpenError{Scope: host, Until: clk.Now().Add(time.Minute)}
 	for range waiters {
-		err := <-errs
+		var err error
+		select {
+		case err = <-errs:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a waiter was not released")
+		}
 		var ue *url.Error
 		var coe *pacer.CircuitOpenError
 		require.ErrorAs(t, err, &ue)
