@@ -33,7 +33,7 @@ func generate(ctx context.Context, clk pacer.Clock, baseURL string, n int, inter
 	var res loadResult
 	start := clk.Now()
 	for i := range n {
-		if !waitUntil(ctx, clk, start.Add(time.Duration(i)*interval)) {
+		if !demo.SleepUntil(ctx, clk, start.Add(time.Duration(i)*interval)) {
 			res.Unsent = n - i
 			return res
 		}
@@ -50,18 +50,6 @@ func generate(ctx context.Context, clk pacer.Clock, baseURL string, n int, inter
 		res.Accepted++
 	}
 	return res
-}
-
-// waitUntil waits on clk until t and reports false if ctx ended first.
-func waitUntil(ctx context.Context, clk pacer.Clock, t time.Time) bool {
-	ch, stop := clk.NewTimer(t.Sub(clk.Now()))
-	defer stop()
-	select {
-	case <-ch:
-		return ctx.Err() == nil
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func cmpOr(a, b error) error {

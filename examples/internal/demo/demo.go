@@ -8,6 +8,7 @@
 package demo
 
 import (
+	"context"
 	"time"
 
 	"github.com/pacerhq/pacer"
@@ -64,4 +65,17 @@ func StartStopwatch(clk pacer.Clock) Stopwatch {
 // (virtual) and on the wall clock (real).
 func (s Stopwatch) Elapsed() (virtual, real time.Duration) {
 	return s.clk.Now().Sub(s.virt0), time.Since(s.real0)
+}
+
+// SleepUntil waits on clk until t and reports false if ctx ended first
+// (also when both happened).
+func SleepUntil(ctx context.Context, clk pacer.Clock, t time.Time) bool {
+	ch, stop := clk.NewTimer(t.Sub(clk.Now()))
+	defer stop()
+	select {
+	case <-ch:
+		return ctx.Err() == nil
+	case <-ctx.Done():
+		return false
+	}
 }
