@@ -15,8 +15,9 @@ import (
 //     rolling window. When the window holds at least MinRequests attempts and
 //     at least FailureRate of them failed, the circuit opens.
 //   - open: attempts fail at once with a *CircuitOpenError, without being
-//     sent; requests waiting for a slot in the scope's queue are released
-//     with the same error. After CoolDown the circuit is half-open.
+//     sent; requests waiting for a slot in the scope's queue, or waiting to
+//     retry, are released with the same error. After CoolDown the circuit is
+//     half-open.
 //   - half-open: Probes attempts are let through, the others fail as if
 //     open. When every probe succeeds the circuit closes; when one fails it
 //     opens again for another CoolDown.
@@ -25,6 +26,9 @@ import (
 // (the server is up and pacing the client: the budgets and the retry budget
 // deal with it) unless FailOn429 is set. Attempts ended by the caller's own
 // context count as nothing.
+//
+// Scopes are the transport's (WithScope, and one per route with
+// WithRouteBudget): with ScopeByBearer, each key has its own circuit.
 //
 // Breaker starts no goroutine and no timer: time is read from the
 // transport's Clock when requests arrive, so the open → half-open change
@@ -106,8 +110,11 @@ func (b Breaker) failure(resp *http.Response, err error) bool {
 type BreakerState int
 
 const (
+	// BreakerClosed lets requests through and counts their outcomes.
 	BreakerClosed BreakerState = iota
+	// BreakerOpen refuses requests until the cool-down ends.
 	BreakerOpen
+	// BreakerHalfOpen lets a few probes through to test the server.
 	BreakerHalfOpen
 )
 
