@@ -54,11 +54,11 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 }
 
 // makeBatches splits the records into the batches sent, one request each.
-// Against a real API the ids carry the run's start time, so two runs never
-// collide.
-func makeBatches(n, bulk int, real bool) [][]record {
+// With unique (for a real API) the ids carry the run's start time, so two
+// runs never collide.
+func makeBatches(n, bulk int, unique bool) [][]record {
 	prefix := "rec"
-	if real {
+	if unique {
 		prefix = fmt.Sprintf("rec-%d", time.Now().Unix())
 	}
 	size := max(bulk, 1)

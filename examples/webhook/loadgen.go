@@ -44,17 +44,12 @@ func generate(ctx context.Context, clk pacer.Clock, baseURL string, n int, inter
 				return res
 			}
 			res.Refused++
-			res.Err = cmpOr(res.Err, err)
+			if res.Err == nil {
+				res.Err = err
+			}
 			continue
 		}
 		res.Accepted++
 	}
 	return res
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }

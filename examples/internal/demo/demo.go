@@ -62,8 +62,8 @@ func StartStopwatch(clk pacer.Clock) Stopwatch {
 }
 
 // Elapsed returns the time passed since the start on the stopwatch's clock
-// (virtual) and on the wall clock (real).
-func (s Stopwatch) Elapsed() (virtual, real time.Duration) {
+// (virtual) and on the wall clock.
+func (s Stopwatch) Elapsed() (virtual, wall time.Duration) {
 	return s.clk.Now().Sub(s.virt0), time.Since(s.real0)
 }
 
