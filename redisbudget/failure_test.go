@@ -78,6 +78,7 @@ func TestFallbackSlotObservedByFallback(t *testing.T) {
 	slot, err := s.Reserve(context.Background(), tk)
 	require.NoError(t, err)
 	require.Equal(t, 1, mem.Usage()[0].InFlight)
+	require.Equal(t, mem.Usage(), s.Usage(), "while Redis is down, Usage is the fallback's")
 	s.Observe(slot, pacer.Outcome{Sent: false})
 	require.Equal(t, 0, mem.Usage()[0].InFlight, "the fallback got its slot back")
 }

@@ -50,8 +50,13 @@ var (
 
 // New returns a Store that keeps its budgets in rdb. Without options it
 // reads the system clock, bounds every Redis call by 200ms and fails closed
-// when Redis is unavailable (see FailOpen and WithFallback).
+// when Redis is unavailable (see FailOpen and WithFallback). Give rdb
+// ContextTimeoutEnabled so that calls the store abandons stop at once too.
+// New panics if rdb is nil.
 func New(rdb redis.UniversalClient, opts ...Option) *Store {
+	if rdb == nil {
+		panic("redisbudget: New with a nil Redis client")
+	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return &Store{
@@ -65,7 +70,8 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 // Reserve blocks until the ticket's scope may send one more request in every
 // process sharing the budget, and holds a slot for it. It returns ctx's
 // error when ctx ends first (no slot is kept), a *pacer.RateLimitError at
-// once when the earliest slot frees after ctx's deadline, and an
+// once when the earliest slot frees after ctx's deadline, pacer.ErrQueueFull
+// when WithQueueLimit waiters already wait in this process, and an
 // *UnavailableError when Redis cannot be used and the store fails closed.
 func (s *Store) Reserve(ctx context.Context, t pacer.Ticket) (pacer.Slot, error) {
 	if err := ctx.Err(); err != nil {

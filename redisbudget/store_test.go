@@ -15,8 +15,9 @@ import (
 func TestReserveConcurrentNeverExceedsLimit(t *testing.T) {
 	e := newEnv(t)
 	stores := []*Store{e.store(), e.store(), e.store()} // three "processes"
-	tk := ticket("api.example.com", per(10, time.Minute))
-	for round := range 3 {
+	tk := ticket("api.example.com", per(10, time.Minute), per(25, time.Hour))
+	inHour := 0
+	for round, want := range []int{10, 10, 5, 0} { // the hourly window allows 25
 		var mu sync.Mutex
 		var slots []pacer.Slot
 		var wg sync.WaitGroup
@@ -37,9 +38,12 @@ func TestReserveConcurrentNeverExceedsLimit(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		require.Len(t, slots, 10, "round %d: grants", round)
-		k := keysOf(DefaultPrefix, tk.Scope).window(ceilMicros(time.Minute))
-		require.EqualValues(t, 10, e.rdb.ZCard(context.Background(), k).Val())
+		require.Len(t, slots, want, "round %d: grants", round)
+		k := keysOf(DefaultPrefix, tk.Scope)
+		ctx := context.Background()
+		assert.EqualValues(t, want, e.rdb.ZCard(ctx, k.window(ceilMicros(time.Minute))).Val())
+		inHour += len(slots)
+		assert.EqualValues(t, inHour, e.rdb.ZCard(ctx, k.window(ceilMicros(time.Hour))).Val())
 		for i, s := range slots {
 			stores[i%3].Observe(s, answered(e.clock.Now()))
 		}
@@ -385,4 +389,19 @@ func TestIdleScopesForgotten(t *testing.T) {
 	u := s.Usage()
 	require.Len(t, u, 1)
 	require.Equal(t, "b", u[0].Scope)
+}
+
+func TestScopeWithoutBudgetProbesUntilFirstAnswer(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.store(), e.store()
+	tk := ticket("s")
+	x := grant(t, a, tk)
+	deny(t, b, tk, DefaultProbeInterval, whyProbing)
+	a.Observe(x, answered(t0)) // no rate-limit headers: nothing to learn, nothing to wait for
+	grant(t, b, tk)
+	grant(t, b, tk)
+}
+
+func TestNewPanicsOnNilClient(t *testing.T) {
+	require.Panics(t, func() { New(nil) })
 }
