@@ -28,14 +28,13 @@ type memScope struct {
 }
 
 // grantGate collects, at now, whether every constraint of a scope allows a
-// grant and, if not, the earliest time one might.
+// grant and, if not, the earliest time one might: the latest time a blocking
+// constraint names. It is a lower bound: a constraint that waits for an
+// answer names none, and Observe wakes the waiter when one arrives.
 type grantGate struct {
 	now     time.Time
 	blocked bool
-	at      time.Time // latest time a blocking constraint lifts; now if none known
-	// afterAnswer: a blocking constraint lifts only when a request in flight
-	// is answered, so Observe will wake the waiter.
-	afterAnswer bool
+	at      time.Time // now if no blocking constraint named a time
 }
 
 // until records a constraint that blocks until t (nothing if t is not after now).
@@ -47,10 +46,7 @@ func (g *grantGate) until(t time.Time) {
 }
 
 // untilAnswer records a constraint that blocks until an answer arrives.
-func (g *grantGate) untilAnswer() {
-	g.blocked = true
-	g.afterAnswer = true
-}
+func (g *grantGate) untilAnswer() { g.blocked = true }
 
 // configure brings the scope's windows and pacing in line with t's budgets.
 // It allocates only when the budgets change.
