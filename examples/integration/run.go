@@ -23,7 +23,7 @@ type journal struct {
 
 // minWait is the shortest wait for a slot the journal counts, on the API's
 // clock: shorter ones are the cost of the call itself, not throttling.
-const minWait = 100 * time.Millisecond
+const minWait = time.Second
 
 func newJournal() *journal { return &journal{waits: map[string]int64{}} }
 

@@ -19,11 +19,11 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestRunJourney(t *testing.T) {
 	var out bytes.Buffer
-	s, err := Run(context.Background(), Config{Leads: 30, Campaigns: 3, Rounds: 2, Scale: 300}, &out)
+	s, err := Run(context.Background(), Config{Leads: 50, Campaigns: 3, Rounds: 2, Scale: 60}, &out)
 	require.NoError(t, err)
 
 	assert.True(t, s.Verified)
-	assert.Equal(t, 30, s.Created, "every lead acknowledged")
+	assert.Equal(t, 50, s.Created, "every lead acknowledged")
 	assert.Zero(t, s.Lost, "lost")
 	assert.Zero(t, s.Duplicated, "duplicated")
 	assert.Empty(t, s.Errors)

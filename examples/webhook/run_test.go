@@ -50,7 +50,7 @@ func TestRunRelaysBurstAtTwiceTheLimitWithoutLoss(t *testing.T) {
 func TestRunCancelMidStreamDrainsTheQueue(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := Config{Events: 200, Scale: 120, OnReceive: func(n int) {
+	cfg := Config{Events: 200, Scale: 60, OnReceive: func(n int) {
 		if n == 40 {
 			cancel()
 		}
