@@ -184,17 +184,18 @@ func TestSimAdaptiveSettles(t *testing.T) {
 		limit   int
 		window  time.Duration
 		workers int
+		run     time.Duration
 	}{
-		{10, time.Second, 8},
-		{50, time.Second, 16},
-		{2, time.Second, 4},
-		{100, time.Minute, 8},
+		{10, time.Second, 8, 10 * time.Minute},
+		{50, time.Second, 16, 3 * time.Minute},
+		{2, time.Second, 4, 20 * time.Minute},
+		{100, time.Minute, 8, 20 * time.Minute},
 	} {
 		h := newHarness(t)
 		srv := &simServer{limit: c.limit, window: c.window}
 		sim := &simulation{h: h, srv: srv, ticket: Ticket{Scope: "api"}, workers: c.workers,
 			minLatency: 5 * ms, maxLatency: 80 * ms, rng: rand.New(rand.NewPCG(7, 8))}
-		d := 20 * time.Minute
+		d := c.run
 		sim.run(d)
 		limit := float64(c.limit) / c.window.Seconds()
 		accepted := float64(sim.sent-sim.refused) / d.Seconds()

@@ -43,7 +43,7 @@ func TestEvictionBoundsMemory(t *testing.T) {
 	h := newHarness(t)
 	h.st.IdleTTL = time.Minute
 	most := 0
-	for batch := range 100 {
+	for batch := range 50 {
 		for i := range 1000 {
 			h.use(Ticket{Scope: fmt.Sprint(batch, "/", i)})
 		}
