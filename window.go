@@ -38,7 +38,11 @@ func (w *slidingWindow) at(i int) time.Time {
 
 // prune forgets the release times that are not after now.
 func (w *slidingWindow) prune(now time.Time) {
-	for w.n > 0 && !w.at(0).After(now) {
+	if w.n == 0 {
+		return
+	}
+	off := now.Sub(w.base)
+	for w.n > 0 && w.ring[w.head] <= off {
 		w.head = (w.head + 1) % len(w.ring)
 		w.n--
 	}
