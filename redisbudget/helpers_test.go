@@ -23,6 +23,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
 	r := startRedis(t)
 	return &env{t: t, redis: r, rdb: r.client(t), clock: clocktest.NewManual(t0)}
 }

@@ -6,7 +6,8 @@ import (
 	"github.com/pacerhq/pacer"
 )
 
-// Defaults of the options below.
+// Defaults of the options below (durations are wall-clock for the timeout
+// and retry interval, on the store's clock otherwise).
 const (
 	DefaultPrefix        = "pacer:"
 	DefaultTimeout       = 200 * time.Millisecond

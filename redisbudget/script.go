@@ -1,6 +1,11 @@
 package redisbudget
 
-import "github.com/redis/go-redis/v9"
+import (
+	"context"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // Scores and times in the scripts are integer microseconds on the clock
 // named by ARGV[1] (the caller's reading, or Redis TIME when it is empty).
@@ -206,3 +211,26 @@ for i = 0, #KEYS / 3 - 1 do
 end
 return out
 `)
+
+// run runs script with a wall-clock bound of timeout, whatever the client's
+// own timeouts: when the bound passes, run returns and the call is left to
+// finish (or time out) in its goroutine.
+func run(ctx context.Context, timeout time.Duration, rdb redis.Scripter, script *redis.Script, keys []string, args []any) ([]any, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type result struct {
+		v   []any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := script.Run(ctx, rdb, keys, args...).Slice()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
