@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+	"time"
+)
+
+// results is everything one run measured.
+type results struct {
+	profile   profile
+	started   time.Time
+	took      time.Duration
+	bulk      []bulkResult
+	burst     []burstResult
+	mixed     []mixedResult
+	overhead  []overheadResult
+	roundTrip []roundTripResult
+	faults    []faultsResult
+}
+
+// roundTripResult is BenchmarkRoundTrip's figures for one transport.
+type roundTripResult struct {
+	name           string
+	nsPerOp        float64
+	allocsPerOp    int64
+	bytesPerOp     int64
+	iterations     int
+	benchmarkError bool
+}
+
+// runSuite runs the workloads of p that want names (all when want is nil),
+// every contender in turn, and logs progress to log.
+func runSuite(p profile, want map[string]bool, log io.Writer) results {
+	r := results{profile: p, started: time.Now()}
+	on := func(w string) bool { return want == nil || want[w] }
+	if on("bulk") {
+		r.bulk = runBulks(p, log)
+	}
+	if on("burst") {
+		r.burst = runBursts(p, log)
+	}
+	if on("mixed") {
+		r.mixed = each(p, log, "mixed", "campaigns", func(ct contender) mixedResult { return runMixed(ct, p.mixed) })
+	}
+	if on("faults") {
+		for _, sc := range faultScenarios() {
+			r.faults = append(r.faults, each(p, log, "faults", sc.name, func(ct contender) faultsResult { return runFaults(sc, ct, p.faults) })...)
+		}
+	}
+	if on("overhead") {
+		fmt.Fprintln(log, "overhead: interleaved rounds, then BenchmarkRoundTrip")
+		r.overhead = runOverhead(p.overhead)
+		r.roundTrip = runRoundTrip()
+	}
+	r.took = time.Since(r.started)
+	return r
+}
+
+func runBulks(p profile, log io.Writer) []bulkResult {
+	var out []bulkResult
+	for _, a := range apis() {
+		if spec, ok := p.bulk[a.name]; ok {
+			out = append(out, each(p, log, "bulk", a.name, func(ct contender) bulkResult { return runBulk(a, ct, spec) })...)
+		}
+	}
+	return out
+}
+
+func runBursts(p profile, log io.Writer) []burstResult {
+	var out []burstResult
+	for _, a := range apis() {
+		if spec, ok := p.burst[a.name]; ok {
+			out = append(out, each(p, log, "burst", a.name, func(ct contender) burstResult { return runBurst(a, ct, spec) })...)
+		}
+	}
+	return out
+}
+
+// each runs f for every contender, in report order: one after the other,
+// or all at once (each against its own server) when p.parallel.
+func each[R any](p profile, log io.Writer, workload, on string, f func(contender) R) []R {
+	cts := contenders()
+	out := make([]R, len(cts))
+	var wg sync.WaitGroup
+	for i, ct := range cts {
+		run := func() { out[i] = logged(log, workload, on, ct, func() R { return f(ct) }) }
+		if !p.parallel {
+			run()
+			continue
+		}
+		wg.Go(run)
+	}
+	wg.Wait()
+	return out
+}
+
+// logged runs f, printing what runs and how long it took.
+func logged[R any](log io.Writer, workload, on string, ct contender, f func() R) R {
+	start := time.Now()
+	res := f()
+	fmt.Fprintf(log, "%-7s %-38s %-36s %s\n", workload, on, ct.name, time.Since(start).Round(time.Millisecond))
+	return res
+}
+
+// runRoundTrip runs BenchmarkRoundTrip's body in the program, through
+// testing.Benchmark, for each transport.
+func runRoundTrip() []roundTripResult {
+	srv := newUnlimitedServer()
+	defer srv.Close()
+	var out []roundTripResult
+	for _, t := range roundTrippers() {
+		rt := t.rt()
+		res := testing.Benchmark(func(b *testing.B) { benchRoundTrip(b, rt, srv.URL) })
+		if ci, ok := rt.(interface{ CloseIdleConnections() }); ok {
+			ci.CloseIdleConnections()
+		}
+		out = append(out, roundTripResult{
+			name: t.name, nsPerOp: float64(res.T.Nanoseconds()) / float64(max(res.N, 1)),
+			allocsPerOp: res.AllocsPerOp(), bytesPerOp: res.AllocedBytesPerOp(),
+			iterations: res.N, benchmarkError: res.N == 0,
+		})
+	}
+	return out
+}
