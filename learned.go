@@ -58,6 +58,36 @@ type learnedLimits struct {
 	headers    headerState
 	latest     RateLimit     // the latest RateLimit observed
 	window     time.Duration // the latest window the server named
+	epoch      epochLow      // the lowest Remaining said since the scope was last quiet
+	started    bool          // epoch is initialised
+}
+
+// epochLow tracks, for the answers since the scope last had nothing in
+// flight (its epoch), the lowest Remaining said and its reset. When the
+// scope falls quiet again, every request it sent has been counted by the
+// server, and the last one the server counted said a Remaining no lower than
+// this: so at most low more may go out, exactly, with no request in doubt.
+// That exact cap replaces the caps before it, which had to assume the
+// requests in flight around them were not yet counted.
+type epochLow struct {
+	low   int64 // -1: no answer with headers yet
+	until time.Time
+	blind bool // an answer of the epoch carried no headers: no exact cap
+}
+
+// note records an answer of the epoch.
+func (e *epochLow) note(o Outcome, until time.Time) {
+	if !o.HasRateLimit {
+		e.blind = true
+		return
+	}
+	r := int64(max(o.RateLimit.Remaining, 0))
+	switch {
+	case e.low < 0 || r < e.low:
+		e.low, e.until = r, until
+	case r == e.low:
+		e.until = later(e.until, until)
+	}
 }
 
 // granted counts a grant and returns its mark: done at grant time.
@@ -83,9 +113,43 @@ func (l *learnedLimits) observe(mark uint64, o Outcome, at time.Time) {
 	if o.Status == http.StatusTooManyRequests && o.RetryAfter > 0 {
 		l.blocked = later(l.blocked, at.Add(o.RetryAfter))
 	}
+	if !l.started {
+		l.epoch, l.started = epochLow{low: -1}, true
+	}
+	l.epoch.note(o, l.capEnd(o.RateLimit, at))
 	if o.HasRateLimit {
 		l.learn(int64(mark), o.RateLimit, at)
 	}
+	if l.done == l.sent {
+		l.settle(at)
+	}
+}
+
+// settle runs when the scope falls quiet (every request sent is answered):
+// the epoch's lowest Remaining becomes the exact cap; a new epoch begins.
+func (l *learnedLimits) settle(at time.Time) {
+	e := l.epoch
+	l.epoch = epochLow{low: -1}
+	if e.blind || e.low < 0 || !e.until.After(at) {
+		return
+	}
+	l.ncaps = 0
+	l.addCap(limitCap{sent: l.sent + e.low, until: e.until})
+}
+
+// capEnd is how long what rl says holds: its Reset, else the learned window.
+func (l *learnedLimits) capEnd(rl RateLimit, at time.Time) time.Time {
+	if !rl.Reset.IsZero() {
+		return rl.Reset
+	}
+	w := rl.Window
+	if w <= 0 {
+		w = l.window
+	}
+	if w <= 0 {
+		w = defaultLearnedWindow
+	}
+	return at.Add(w)
 }
 
 // learn adds the cap said by rl, on an answer to a request granted when
@@ -95,14 +159,7 @@ func (l *learnedLimits) learn(doneAtGrant int64, rl RateLimit, at time.Time) {
 	if rl.Window > 0 {
 		l.window = rl.Window
 	}
-	until := rl.Reset
-	if until.IsZero() {
-		w := l.window
-		if w <= 0 {
-			w = defaultLearnedWindow
-		}
-		until = at.Add(w)
-	}
+	until := l.capEnd(rl, at)
 	if !until.After(at) {
 		return // already reset: nothing to hold back
 	}

@@ -73,15 +73,39 @@ func TestLearnedStaleAnswerWithLongerReset(t *testing.T) {
 		{at: t0, answer: "probe", o: said(5, t9)},
 		{at: t1, grant: "a"},
 		{at: t1, grant: "b"},
-		{at: t2, answer: "b", o: said(1, t4)}, // at most 1 more until t4
+		{at: t1, grant: "c"},
+		{at: t2, answer: "b", o: said(1, t4)}, // at most 1 more until t4, a and c in doubt
 		{at: t2, answer: "a", o: said(3, t8)}, // at most 3 more until t8 (in flight included)
 		{at: t2, deny: true, next: t4},
-		{at: t4, grant: "c"},
 		{at: t4, grant: "d"},
 		{at: t4, deny: true, next: t8},
 		{at: t8, grant: "e"}, // the probe's own cap: 1 + 5 until t9
 		{at: t8, deny: true, next: t9},
-		{at: t9, deny: true, next: afterAnswer}, // all expired: probe once c, d, e are answered
+		{at: t9, deny: true, next: afterAnswer}, // all expired: probe once the rest are answered
+	})
+}
+
+func TestLearnedExactCapWhenQuiet(t *testing.T) {
+	// When nothing is in flight, every request sent has been counted: the
+	// lowest Remaining said since the scope was last quiet is exact, and
+	// replaces the caps that had to count requests in doubt.
+	newHarness(t).run(Ticket{Scope: "api"}, []step{
+		{at: t0, grant: "probe"},
+		{at: t0, answer: "probe", o: said(5, t9)},
+		{at: t1, grant: "a"},
+		{at: t1, grant: "b"},
+		{at: t2, answer: "b", o: said(1, t4)}, // alone: 1 more, a in doubt
+		{at: t2, deny: true, next: t4},
+		{at: t3, answer: "a", o: said(3, t8)}, // quiet: a was counted before b; 1 more until t4
+		{at: t3, grant: "c"},
+		{at: t3, deny: true, next: t4},
+		{at: t4, deny: true, next: afterAnswer}, // expired: probe once c is answered
+		{at: t5, answer: "c", o: said(4, t9)},   // quiet again: exactly 4 more until t9
+		{at: t5, grant: "d"},
+		{at: t5, grant: "e"},
+		{at: t5, grant: "f"},
+		{at: t5, grant: "g"},
+		{at: t5, deny: true, next: t9},
 	})
 }
 

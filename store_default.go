@@ -1,20 +1,10 @@
 package pacer
 
-import "context"
-
-// newStore returns the configured store. TEMPORARY until MemoryStore lands:
-// a store that grants every slot at once.
+// newStore returns the configured store, or a MemoryStore on the
+// transport's clock with the queue and learning options applied.
 func (c *config) newStore() Store {
 	if c.store != nil {
 		return c.store
 	}
-	return freeStore{c.clock}
+	return &MemoryStore{Clock: c.clock, QueueLimit: c.queueLimit, IgnoreServerLimits: c.noLearning}
 }
-
-type freeStore struct{ clock Clock }
-
-func (s freeStore) Reserve(ctx context.Context, t Ticket) (Slot, error) {
-	return Slot{Scope: t.Scope, Granted: s.clock.Now()}, ctx.Err()
-}
-
-func (freeStore) Observe(Slot, Outcome) {}

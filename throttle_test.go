@@ -1,0 +1,230 @@
+package pacer_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pacerhq/pacer"
+	"github.com/pacerhq/pacer/pacertest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// startScaled starts a pacertest server whose clock runs scale times faster
+// than real time; the returned options put a client on the same clock.
+func startScaled(t *testing.T, cfg pacertest.Config, scale float64) (*pacertest.Server, []pacer.Option) {
+	t.Helper()
+	clk := pacertest.NewScaledClock(scale)
+	cfg.Clock = clk
+	srv := pacertest.NewServer(cfg)
+	t.Cleanup(srv.Close)
+	return srv, []pacer.Option{pacer.WithClock(clk)}
+}
+
+// hammer sends n requests made by mk through client from workers goroutines
+// and returns the number of errors and non-2xx responses.
+func hammer(t *testing.T, client *http.Client, workers, n int, mk func(i int) *http.Request) (failures int) {
+	t.Helper()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range jobs {
+				resp, err := client.Do(mk(i))
+				ok := err == nil && resp.StatusCode < 300
+				if err == nil {
+					drainClose(resp)
+				}
+				if !ok {
+					mu.Lock()
+					failures++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return failures
+}
+
+func drainClose(resp *http.Response) {
+	buf := make([]byte, 512)
+	for {
+		if _, err := resp.Body.Read(buf); err != nil {
+			break
+		}
+	}
+	resp.Body.Close()
+}
+
+func create(base, path, key string) func(int) *http.Request {
+	return func(i int) *http.Request {
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(fmt.Sprintf(`{"id":"rec-%d"}`, i)))
+		req.Header.Set("X-API-Key", key)
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}
+}
+
+func get(base, path, key string) func(int) *http.Request {
+	return func(i int) *http.Request {
+		req, _ := http.NewRequest(http.MethodGet, base+fmt.Sprintf(path, i), nil)
+		req.Header.Set("X-API-Key", key)
+		return req
+	}
+}
+
+func slidingServer(limit int, window time.Duration) pacertest.Config {
+	return pacertest.Config{
+		Limits:     []pacertest.Limit{{Requests: limit, Window: window, Kind: pacertest.Sliding, Scope: pacertest.ByKey, Name: "key"}},
+		Headers:    pacertest.XRateLimitUnixMs,
+		RetryAfter: pacertest.RetryAfterSeconds,
+	}
+}
+
+func TestConfiguredBudgetGetsNo429(t *testing.T) {
+	srv, opts := startScaled(t, slidingServer(40, time.Minute), 120)
+	client := pacer.NewClient(append(opts, pacer.WithBudget(40, time.Minute), pacer.WithIdempotencyKeys())...)
+	const n = 160 // four windows' worth
+	failures := hammer(t, client, 8, n, create(srv.URL, "/items", "k1"))
+	ev := srv.Evidence()
+	assert.Zero(t, failures)
+	assert.Zero(t, ev.Rejected, "no 429")
+	assert.Equal(t, n, ev.Created)
+	assert.Empty(t, ev.CreatedTwice)
+	assert.LessOrEqual(t, ev.MaxInWindow("key"), 40)
+}
+
+func TestUnconfiguredClientLearnsFromHeaders(t *testing.T) {
+	styles := map[string]pacertest.Config{
+		"sliding, reset in ms": slidingServer(30, time.Minute),
+		"fixed, reset in unix seconds": {
+			Limits:     []pacertest.Limit{{Requests: 30, Window: time.Minute, Kind: pacertest.Fixed, Scope: pacertest.ByKey, Name: "key"}},
+			Headers:    pacertest.XRateLimitUnix,
+			RetryAfter: pacertest.RetryAfterSeconds,
+		},
+		"IETF fields": {
+			Limits:     []pacertest.Limit{{Requests: 30, Window: time.Minute, Kind: pacertest.Sliding, Scope: pacertest.ByKey, Name: "key"}},
+			Headers:    pacertest.IETF,
+			RetryAfter: pacertest.RetryAfterSeconds,
+		},
+	}
+	for name, cfg := range styles {
+		t.Run(name, func(t *testing.T) {
+			srv, opts := startScaled(t, cfg, 120)
+			client := pacer.NewClient(opts...) // no budget: the headers alone
+			failures := hammer(t, client, 8, 100, get(srv.URL, "/items/%d", "k1"))
+			ev := srv.Evidence()
+			assert.Zero(t, failures)
+			assert.Zero(t, ev.Rejected, "no 429 from the headers alone")
+			assert.Equal(t, 100, ev.Accepted)
+		})
+	}
+}
+
+func TestDualWindowsBothHold(t *testing.T) {
+	cfg := pacertest.OrgMinuteAndHour()
+	srv, opts := startScaled(t, cfg, 3600) // an hour per real second
+	client := pacer.NewClient(append(opts, pacer.WithBudget(100, time.Minute), pacer.WithBudget(1000, time.Hour),
+		pacer.WithIdempotencyKeys())...)
+	const n = 1300 // past the hourly 1000
+	failures := hammer(t, client, 8, n, create(srv.URL, "/api/v1/contacts", "k1"))
+	ev := srv.Evidence()
+	assert.Zero(t, failures)
+	assert.Zero(t, ev.Rejected)
+	assert.Equal(t, n, ev.Created)
+	for _, w := range ev.Windows {
+		assert.LessOrEqual(t, w.MaxInWindow, w.Limit.Requests, w.Name)
+	}
+}
+
+// campaignsTable is the per-endpoint table of vendor-docs/campaigns-api.txt.
+var campaignsTable = []pacer.Option{
+	pacer.WithRouteBudget("GET /v1/analytics", 30, time.Minute),
+	pacer.WithRouteBudget("GET /v1/analytics/daily", 30, time.Minute),
+	pacer.WithRouteBudget("GET /v1/analytics/by-user", 30, time.Minute),
+	pacer.WithRouteBudget("POST /v1/leads/add_to_campaign", 20, time.Minute),
+	pacer.WithRouteBudget("GET /v1/campaigns", 60, time.Minute),
+	pacer.WithRouteBudget("GET /v1/campaigns/:id", 120, time.Minute),
+	pacer.WithRouteBudget("GET /v1/campaigns/:id/statistics", 30, time.Minute),
+	pacer.WithRouteBudget("GET /v1/users", 60, time.Minute),
+	pacer.WithRouteBudget("GET /v1/users/:id", 60, time.Minute),
+	pacer.WithRouteBudget("GET /v1/teams/me", 60, time.Minute),
+	pacer.WithBudget(60, time.Minute), // the default pool
+	pacer.WithScope(pacer.ScopeByHeader("X-API-Key")),
+}
+
+func TestPerEndpointTableWithoutHeadOfLineBlocking(t *testing.T) {
+	srv, opts := startScaled(t, pacertest.PerEndpointWindows(), 60)
+	clk := srv.Clock()
+	client := pacer.NewClient(append(opts, campaignsTable...)...)
+
+	// The tight endpoint gets five windows of work: it will queue for ~4
+	// minutes. The generous one gets one window of work, sent meanwhile.
+	tightDone := make(chan int, 1)
+	go func() {
+		tightDone <- hammer(t, client, 8, 100, create(srv.URL, "/v1/leads/add_to_campaign", "k1"))
+	}()
+	start := clk.Now()
+	failures := hammer(t, client, 8, 120, get(srv.URL, "/v1/campaigns/%d", "k1"))
+	generous := clk.Now().Sub(start)
+	assert.Zero(t, failures)
+	assert.Less(t, generous, 45*time.Second, "the generous endpoint did not wait behind the tight one")
+
+	assert.Zero(t, <-tightDone)
+	tight := clk.Now().Sub(start)
+	assert.Greater(t, tight, 4*time.Minute, "the tight endpoint was held to 20 per minute")
+	ev := srv.Evidence()
+	assert.Zero(t, ev.Rejected)
+	for _, w := range ev.Windows {
+		assert.LessOrEqual(t, w.MaxInWindow, w.Limit.Requests, w.Name)
+	}
+}
+
+func TestCancelledWaitersLeaveNoSlot(t *testing.T) {
+	srv, opts := startScaled(t, slidingServer(5, time.Hour), 1)
+	tr := pacer.NewTransport(nil, append(opts, pacer.WithBudget(5, time.Hour))...)
+	client := &http.Client{Transport: tr}
+	// Use the whole budget: every later request must wait an hour.
+	require.Zero(t, hammer(t, client, 5, 5, get(srv.URL, "/items/%d", "k1")))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			req := get(srv.URL, "/items/%d", "k1")(i).WithContext(ctx)
+			_, err := client.Do(req)
+			errs <- err
+		})
+	}
+	require.Eventually(t, func() bool { return tr.Stats().Scopes[scopeOf(tr)].Queued == 20 }, 10*time.Second, time.Millisecond)
+	cancel()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.ErrorIs(t, err, context.Canceled)
+	}
+	s := tr.Stats().Scopes[scopeOf(tr)]
+	assert.Zero(t, s.Queued)
+	assert.Equal(t, int64(5), s.Sent, "cancelled waiters sent nothing")
+	assert.Equal(t, 5, srv.Evidence().Accepted)
+}
+
+// scopeOf returns the only scope a transport has seen.
+func scopeOf(tr *pacer.Transport) string {
+	for k := range tr.Stats().Scopes {
+		return k
+	}
+	return ""
+}
