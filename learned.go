@@ -49,6 +49,12 @@ type limitCap struct {
 // keeps the caps no other cap is stricter and longer-lived than, at most
 // maxLimitCaps of them.
 //
+// These caps hold back up to the number of requests in flight around each
+// answer. When the scope falls quiet (every request sent is answered), all
+// of them have been counted, so the lowest Remaining said since the scope
+// was last quiet is exact and replaces them (see epochLow): a burst of
+// concurrent requests can use the server's whole limit.
+//
 // A learnedLimits is not safe for concurrent use; its scope's mutex guards it.
 type learnedLimits struct {
 	sent, done int64
