@@ -85,10 +85,10 @@ func jsonBody(f headerFields) bool {
 // A body cut short (a prefix) is read as far as it goes. Anything else,
 // including non-JSON bodies, gives (0, false).
 func parseBodyHint(body []byte, now time.Time) (time.Duration, bool) {
-	return bodyHint(body, serverTime{now: now, server: now})
+	return bodyHint(body, localTime(now))
 }
 
-func bodyHint(body []byte, st serverTime) (time.Duration, bool) {
+func bodyHint(body []byte, st *serverTime) (time.Duration, bool) {
 	s := hintScan{st: st}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -101,7 +101,7 @@ func bodyHint(body []byte, st serverTime) (time.Duration, bool) {
 
 // hintScan walks a JSON value, keeping the first retry and reset hints.
 type hintScan struct {
-	st                 serverTime
+	st                 *serverTime
 	retry, reset       time.Duration
 	hasRetry, hasReset bool
 }

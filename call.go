@@ -83,19 +83,21 @@ func newKey() string {
 // attempt sends the request once: it waits for a slot, sends, and reports
 // the outcome to the store and the tracker.
 func (c *call) attempt(req *http.Request) (*http.Response, error) {
-	c.attempts++
 	clk, ctx := c.t.cfg.clock, req.Context()
 	start := clk.Now()
 	slot, err := c.reserve(ctx) // the breaker's check, then the store's
 	if err != nil {
 		return nil, err
 	}
-	c.t.tracker.waited(c.id, clk.Now().Sub(start))
+	if slot.Waited {
+		c.t.tracker.waited(c.id, clk.Now().Sub(start))
+	}
 	if err := ctx.Err(); err != nil {
 		c.t.store.Observe(slot, Outcome{At: clk.Now()})
 		c.unsent()
 		return nil, err
 	}
+	c.attempts++
 	c.t.tracker.sent(c.id)
 	resp, err := c.t.base.RoundTrip(req)
 	c.settleBreaker(req, resp, err)
@@ -113,7 +115,9 @@ func (c *call) observe(slot Slot, resp *http.Response) {
 	if resp != nil {
 		out.Status = resp.StatusCode
 		out.RateLimit, out.HasRateLimit = ParseRateLimit(resp.Header, now)
-		c.hint, c.hasHint = serverWait(resp, out, now)
+		if resp.StatusCode >= 400 { // only failures are retried after a wait
+			c.hint, c.hasHint = serverWait(resp, out, now)
+		}
 		if c.hasHint {
 			out.RetryAfter = c.hint
 		}

@@ -56,7 +56,7 @@ func (e *RateLimitError) Error() string {
 		msg += fmt.Sprintf(", last status %d", e.StatusCode)
 	}
 	if e.RetryAfter > 0 {
-		msg += fmt.Sprintf(", retry after %s", e.RetryAfter)
+		msg += fmt.Sprintf(", retry after %s", e.RetryAfter.Round(time.Millisecond))
 	}
 	msg += ")"
 	if e.Err != nil {

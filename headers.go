@@ -117,7 +117,7 @@ func newLegacyFamily(prefix string) legacyFamily {
 // foldLimit builds one policy from the raw values of its three quantities,
 // keeping the most conservative valid value of each. ok is false when no
 // Remaining value is valid.
-func foldLimit(limits, remainings, resets []string, st serverTime) (RateLimit, bool) {
+func foldLimit(limits, remainings, resets []string, st *serverTime) (RateLimit, bool) {
 	remaining, ok := minCount(remainings)
 	if !ok {
 		return RateLimit{}, false
@@ -143,7 +143,7 @@ func minCount(values []string) (n int, ok bool) {
 
 // latestReset returns the latest valid reset among the comma-separated items
 // of values, as a wait from now.
-func latestReset(values []string, st serverTime) (d time.Duration, ok bool) {
+func latestReset(values []string, st *serverTime) (d time.Duration, ok bool) {
 	for item := range listItems(values) {
 		if w, valid := parseWhen(item, st); valid && (!ok || w > d) {
 			d, ok = w, true

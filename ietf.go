@@ -19,7 +19,7 @@ type sfMember struct {
 // ("default";q=100;w=60) for Limit and Window, and the older dictionary form
 // (limit=100, remaining=50, reset=30). Members repeating a policy name are
 // merged conservatively.
-func structuredLimits(f headerFields, st serverTime) []RateLimit {
+func structuredLimits(f headerFields, st *serverTime) []RateLimit {
 	members := sfMembers(f.get("Ratelimit"))
 	if len(members) == 0 {
 		return nil
@@ -47,7 +47,7 @@ func structuredLimits(f headerFields, st serverTime) []RateLimit {
 
 // namedLimit reads a "name";r=…;t=… member, with Limit (q) and Window (w)
 // from the policy of the same name. ok is false without a valid r.
-func namedLimit(m sfMember, policies []sfMember, st serverTime) (RateLimit, bool) {
+func namedLimit(m sfMember, policies []sfMember, st *serverTime) (RateLimit, bool) {
 	if m.key != "" {
 		return RateLimit{}, false
 	}
@@ -77,7 +77,7 @@ func minWindow(values []string) time.Duration {
 
 // dictionaryLimit reads the older draft's limit=…, remaining=…, reset=…
 // members as one unnamed policy.
-func dictionaryLimit(members []sfMember, st serverTime) (RateLimit, bool) {
+func dictionaryLimit(members []sfMember, st *serverTime) (RateLimit, bool) {
 	fields := map[string][]string{}
 	for _, m := range members {
 		fields[m.key] = append(fields[m.key], m.value)

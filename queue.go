@@ -42,6 +42,7 @@ func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *
 		if head && !g.blocked {
 			s.queue.remove(w)
 			sl := s.grant(now, st)
+			sl.Waited = true
 			s.mu.Unlock()
 			return sl, nil
 		}

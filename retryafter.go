@@ -29,7 +29,7 @@ const MaxRetryAfter = 24 * time.Hour
 // Dates are read against now; RetryAfterFromHeader also corrects for the
 // server's clock skew.
 func ParseRetryAfter(value string, now time.Time) (time.Duration, bool) {
-	return retryAfter(value, serverTime{now: now, server: now})
+	return retryAfter(value, localTime(now))
 }
 
 // RetryAfterFromHeader reads the Retry-After field of h like ParseRetryAfter,
@@ -48,7 +48,7 @@ func RetryAfterFromHeader(h http.Header, now time.Time) (d time.Duration, ok boo
 }
 
 // retryAfter reads one Retry-After value: delta-seconds or an HTTP-date.
-func retryAfter(value string, st serverTime) (time.Duration, bool) {
+func retryAfter(value string, st *serverTime) (time.Duration, bool) {
 	value = strings.TrimSpace(value)
 	if n, ok := parseDecimal(value); ok {
 		return clampWait(n.seconds()), true

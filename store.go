@@ -42,6 +42,9 @@ type Slot struct {
 	Granted time.Time
 	// Mark is store-private bookkeeping, returned unchanged to Observe.
 	Mark uint64
+	// Waited reports that the request could not be granted on arrival and
+	// waited for its slot (the tracker counts such waits in Stats).
+	Waited bool
 }
 
 // Outcome is what happened to the request sent under a slot.

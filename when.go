@@ -15,33 +15,49 @@ const dateSkewTolerance = 2 * time.Second
 
 // serverTime pairs the caller's clock with the server's: absolute times the
 // server sends are read against server, and the waits they give are placed
-// on now.
+// on now. The Date field is parsed only when an absolute time needs it, so
+// responses with relative resets never pay for it. Not safe for concurrent
+// use: each parse makes its own.
 type serverTime struct {
 	now, server time.Time
+	dates       []string // Date field values, read on first use
+	read        bool     // server is known
 }
 
-// readServerTime reads the first valid Date field of f. The server's clock
-// is taken to be that Date when it is more than dateSkewTolerance away from
-// now, and now otherwise.
-func readServerTime(f headerFields, now time.Time) serverTime {
-	st := serverTime{now: now, server: now}
-	for _, v := range f.get("Date") {
+// localTime is a serverTime for values with no Date to correct against.
+func localTime(now time.Time) *serverTime {
+	return &serverTime{now: now, server: now, read: true}
+}
+
+// readServerTime prepares to read f's Date field lazily (see serverOf).
+func readServerTime(f headerFields, now time.Time) *serverTime {
+	return &serverTime{now: now, dates: f.get("Date")}
+}
+
+// serverNow is the server's clock: the first valid Date field when it is
+// more than dateSkewTolerance away from now, and now otherwise.
+func (st *serverTime) serverNow() time.Time {
+	if st.read {
+		return st.server
+	}
+	st.read, st.server = true, st.now
+	for _, v := range st.dates {
 		date, err := http.ParseTime(strings.TrimSpace(v))
 		if err != nil {
 			continue
 		}
-		if skew := now.Sub(date); skew > dateSkewTolerance || skew < -dateSkewTolerance {
+		if skew := st.now.Sub(date); skew > dateSkewTolerance || skew < -dateSkewTolerance {
 			st.server = date
 		}
 		break
 	}
-	return st
+	return st.server
 }
 
 // until returns the wait until the server's absolute time t, clamped to
 // [0, MaxRetryAfter].
-func (st serverTime) until(t time.Time) time.Duration {
-	return clampWait(t.Sub(st.server))
+func (st *serverTime) until(t time.Time) time.Duration {
+	return clampWait(t.Sub(st.serverNow()))
 }
 
 // clampWait clamps d to [0, MaxRetryAfter].
@@ -59,7 +75,7 @@ const (
 // parseWhen reads a reset time and returns the wait until it, clamped to
 // [0, MaxRetryAfter]: a number under the numeric reset rule, a Go duration
 // ("6m0s") from now, or an RFC 3339 time on the server's clock.
-func parseWhen(s string, st serverTime) (time.Duration, bool) {
+func parseWhen(s string, st *serverTime) (time.Duration, bool) {
 	s = strings.TrimSpace(s)
 	if n, ok := parseDecimal(s); ok {
 		switch {
