@@ -3,6 +3,7 @@ package pacer
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -87,7 +88,7 @@ func (h *harness) grantOrder(w time.Duration, ps ...*pending) []string {
 		deadline := time.Now().Add(100 * time.Millisecond)
 		for granted := false; !granted && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 			for _, p := range ps {
-				if p.finished() && !contains(order, p.name) {
+				if p.finished() && !slices.Contains(order, p.name) {
 					sl, err := p.result(h.t)
 					require.NoError(h.t, err)
 					h.st.Observe(sl, Outcome{Sent: true, Status: 200, At: h.clk.Now()})
@@ -97,15 +98,6 @@ func (h *harness) grantOrder(w time.Duration, ps ...*pending) []string {
 		}
 	}
 	return order
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fill takes the only slot of tk's 1-per-w scope and answers it at once.
