@@ -230,8 +230,12 @@ func TestLearnedCapsStayConservative(t *testing.T) {
 	for round := range 200 {
 		var l learnedLimits
 		var all []limitCap
-		for range 1 + rng.IntN(30) {
+		front := round%2 == 1 // caps along a rising front: many non-dominated ones, merged
+		for k := range 1 + rng.IntN(30) {
 			c := limitCap{sent: int64(rng.IntN(50)), until: base.Add(time.Duration(1+rng.IntN(100)) * time.Second)}
+			if front {
+				c = limitCap{sent: int64(2*k + rng.IntN(3)), until: base.Add(time.Duration(1+3*k+rng.IntN(3)) * time.Second)}
+			}
 			all = append(all, c)
 			l.addCap(c)
 			require.LessOrEqual(t, l.ncaps, maxLimitCaps)
