@@ -268,3 +268,19 @@ func TestWaiterWokenByAnswer(t *testing.T) {
 	_, err = p.result(t)
 	require.NoError(t, err, "granted without the clock moving")
 }
+
+func TestSlotWaited(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	tk := oneBy("api", time.Second)
+	sl, err := h.st.Reserve(context.Background(), tk)
+	require.NoError(t, err)
+	assert.False(t, sl.Waited, "granted on arrival")
+	h.st.Observe(sl, Outcome{Sent: true, Status: 200, At: h.clk.Now()})
+	p := h.start(context.Background(), "p", tk)
+	require.True(t, h.clk.WaitForTimers(1, settle))
+	h.clk.Advance(time.Second)
+	sl, err = p.result(t)
+	require.NoError(t, err)
+	assert.True(t, sl.Waited, "granted after waiting")
+}
