@@ -41,6 +41,7 @@ type config struct {
 	store      Store
 	queueLimit int
 	noLearning bool
+	adaptive   AdaptiveMode
 
 	breaker     *Breaker     // WithCircuitBreaker; nil: off
 	retryBudget *RetryBudget // WithRetryBudget; nil: off
@@ -196,6 +197,14 @@ func WithStore(s Store) Option {
 // no bound. It applies to the default in-memory store.
 func WithQueueLimit(n int) Option {
 	return func(c *config) { c.queueLimit = n }
+}
+
+// WithAdaptive selects when the default store cuts a scope's send rate on
+// 429s and raises it on successes (AIMD), for servers that send no
+// rate-limit headers; the default, AdaptiveAuto, engages on a scope's first
+// bare 429. It applies to the default in-memory store.
+func WithAdaptive(m AdaptiveMode) Option {
+	return func(c *config) { c.adaptive = m }
 }
 
 // WithoutLearning stops the default store from throttling on the limits the

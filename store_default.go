@@ -6,5 +6,6 @@ func (c *config) newStore() Store {
 	if c.store != nil {
 		return c.store
 	}
-	return &MemoryStore{Clock: c.clock, QueueLimit: c.queueLimit, IgnoreServerLimits: c.noLearning}
+	return &MemoryStore{Clock: c.clock, QueueLimit: c.queueLimit, IgnoreServerLimits: c.noLearning,
+		Adaptive: c.adaptive}
 }

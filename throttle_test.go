@@ -228,3 +228,33 @@ func scopeOf(tr *pacer.Transport) string {
 	}
 	return ""
 }
+
+func TestAdaptiveModeSettlesUnderUnknownLimit(t *testing.T) {
+	cfg := pacertest.Config{ // a bare 429, no headers, no Retry-After
+		Limits:  []pacertest.Limit{{Requests: 50, Window: 10 * time.Second, Scope: pacertest.ByIP, Name: "ip"}},
+		Body429: pacertest.BodyEmpty,
+	}
+	// rejectedAfter counts the 429s of the requests that arrived later than
+	// settle after the first one.
+	rejectedAfter := func(ev pacertest.Evidence, settle time.Duration) (n int) {
+		for _, b := range ev.Series {
+			if b.Start.Sub(ev.Series[0].Start) >= settle {
+				n += b.Rejected
+			}
+		}
+		return n
+	}
+	run := func(mode pacer.AdaptiveMode) pacertest.Evidence {
+		srv, opts := startScaled(t, cfg, 50)
+		client := pacer.NewClient(append(opts, pacer.WithAdaptive(mode), pacer.WithMaxAttempts(50),
+			pacer.WithBackoff(time.Second, 10*time.Second))...)
+		require.Zero(t, hammer(t, client, 8, 200, get(srv.URL, "/items/%d", "")), "every request succeeds in the end")
+		return srv.Evidence()
+	}
+	on, off := run(pacer.AdaptiveAuto), run(pacer.AdaptiveOff)
+	t.Logf("429s: adaptive %d of %d sent (%d after 2 windows), off %d of %d (%d after 2 windows)",
+		on.Rejected, on.Accepted+on.Rejected, rejectedAfter(on, 20*time.Second),
+		off.Rejected, off.Accepted+off.Rejected, rejectedAfter(off, 20*time.Second))
+	assert.LessOrEqual(t, rejectedAfter(on, 20*time.Second), 5, "adaptive mode settles: next to no 429 once it has learned")
+	assert.Greater(t, rejectedAfter(off, 20*time.Second), 10, "without it, 429s go on")
+}
