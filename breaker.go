@@ -143,15 +143,14 @@ type BreakerEvent struct {
 }
 
 // breakers holds the circuit of every scope. It is safe for concurrent use;
-// circuits idle for overloadIdle with no request in progress are forgotten
+// circuits idle for scopeIdle with no request in progress are forgotten
 // (a forgotten scope starts closed again). A nil *breakers allows all.
 type breakers struct {
 	cfg   Breaker
 	clock Clock
 
-	mu        sync.Mutex
-	scopes    map[string]*circuit
-	lastSweep time.Time
+	mu     sync.Mutex
+	scopes scopeMap[*circuit]
 }
 
 // circuit is one scope's breaker; breakers.mu guards it.
@@ -170,7 +169,6 @@ type circuit struct {
 	opened  context.Context
 	cancel  context.CancelCauseFunc
 	pending int // permits not yet settled
-	touched time.Time
 }
 
 // permit is an attempt's leave to pass; settle or release it exactly once.
@@ -185,32 +183,18 @@ func newBreakers(c *config) *breakers {
 	if c.breaker == nil {
 		return nil
 	}
-	return &breakers{cfg: c.breaker.withDefaults(), clock: c.clock, scopes: map[string]*circuit{}}
+	b := &breakers{cfg: c.breaker.withDefaults(), clock: c.clock}
+	b.scopes.busy = func(c *circuit, now time.Time) bool { return c.pending > 0 || now.Before(c.until) }
+	return b
 }
 
 // circuit returns the scope's circuit, creating a closed one; b.mu is held.
 func (b *breakers) circuit(scope string, now time.Time) *circuit {
-	c := b.scopes[scope]
-	if c == nil {
-		b.sweep(now)
-		c = &circuit{scope: scope, window: newRolling(b.cfg)}
+	return b.scopes.get(scope, now, func() *circuit {
+		c := &circuit{scope: scope, window: newRolling(b.cfg)}
 		c.opened, c.cancel = context.WithCancelCause(context.Background())
-		b.scopes[scope] = c
-	}
-	c.touched = now
-	return c
-}
-
-func (b *breakers) sweep(now time.Time) {
-	if now.Sub(b.lastSweep) < overloadIdle {
-		return
-	}
-	b.lastSweep = now
-	for k, c := range b.scopes {
-		if c.pending == 0 && now.Sub(c.touched) > overloadIdle && !now.Before(c.until) {
-			delete(b.scopes, k)
-		}
-	}
+		return c
+	})
 }
 
 // allow asks for an attempt in scope to pass. It returns the permit, or a
@@ -322,7 +306,7 @@ func (b *breakers) states(scopes map[string]ScopeStats) {
 	now := b.clock.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for k, c := range b.scopes {
+	for k, c := range b.scopes.all() {
 		st := c.state
 		if st == BreakerOpen && !now.Before(c.until) {
 			st = BreakerHalfOpen

@@ -229,7 +229,7 @@ func TestBreakerForgetsIdleScopes(t *testing.T) {
 	busy, _, err := b.allow("busy") // in flight for a long time
 	require.NoError(t, err)
 	require.Nil(t, func() *BreakerEvent { p, _, _ := b.allow("idle"); return b.settle(p, false) }())
-	clk.Advance(overloadIdle + time.Second)
+	clk.Advance(scopeIdle + time.Second)
 	_, _, err = b.allow("new") // creating a scope sweeps
 	require.NoError(t, err)
 

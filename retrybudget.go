@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"time"
 )
 
 // RetryBudget caps retries per scope with a token bucket, in the manner of
@@ -102,57 +101,31 @@ func (e *RetryBudgetError) Error() string {
 func (e *RetryBudgetError) Is(target error) bool { return target == ErrRetryBudgetExhausted }
 
 // retryBudgets holds the token buckets of every scope. It is safe for
-// concurrent use; buckets idle for overloadIdle are forgotten (a forgotten
+// concurrent use; buckets idle for scopeIdle are forgotten (a forgotten
 // scope starts full again), so many scopes cannot grow memory without
 // bound. A nil *retryBudgets allows every retry.
 type retryBudgets struct {
 	cfg   RetryBudget
 	clock Clock
 
-	mu        sync.Mutex
-	scopes    map[string]*retryBucket
-	lastSweep time.Time
+	mu     sync.Mutex
+	scopes scopeMap[*retryBucket]
 }
 
 type retryBucket struct {
-	tokens  float64
-	touched time.Time
+	tokens float64
 }
-
-// overloadIdle is how long a scope's breaker or retry budget is kept after
-// its last request.
-const overloadIdle = 10 * time.Minute
 
 func newRetryBudgets(c *config) *retryBudgets {
 	if c.retryBudget == nil {
 		return nil
 	}
-	return &retryBudgets{cfg: c.retryBudget.withDefaults(), clock: c.clock, scopes: map[string]*retryBucket{}}
+	return &retryBudgets{cfg: c.retryBudget.withDefaults(), clock: c.clock}
 }
 
 // bucket returns the scope's bucket, creating a full one; b.mu is held.
 func (b *retryBudgets) bucket(scope string) *retryBucket {
-	now := b.clock.Now()
-	rb := b.scopes[scope]
-	if rb == nil {
-		b.sweep(now)
-		rb = &retryBucket{tokens: b.cfg.MaxTokens}
-		b.scopes[scope] = rb
-	}
-	rb.touched = now
-	return rb
-}
-
-func (b *retryBudgets) sweep(now time.Time) {
-	if now.Sub(b.lastSweep) < overloadIdle {
-		return
-	}
-	b.lastSweep = now
-	for k, rb := range b.scopes {
-		if now.Sub(rb.touched) > overloadIdle {
-			delete(b.scopes, k)
-		}
-	}
+	return b.scopes.get(scope, b.clock.Now(), func() *retryBucket { return &retryBucket{tokens: b.cfg.MaxTokens} })
 }
 
 // spend pays for one retry in scope and reports whether it may go ahead.
@@ -179,7 +152,7 @@ func (b *retryBudgets) refund(scope string) {
 func (b *retryBudgets) tokens(scope string) float64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if rb := b.scopes[scope]; rb != nil {
+	if rb, ok := b.scopes.lookup(scope); ok {
 		return rb.tokens
 	}
 	return b.cfg.MaxTokens

@@ -112,7 +112,7 @@ func TestRetryBudgetForgetsIdleScopes(t *testing.T) {
 	for range 10 {
 		b.spend(scopeA)
 	}
-	clk.Advance(overloadIdle + time.Second)
+	clk.Advance(scopeIdle + time.Second)
 	b.refund("other") // creating a scope sweeps
 	assert.InDelta(t, 10, b.tokens(scopeA), 1e-9, "forgotten: full again")
 	var none *retryBudgets

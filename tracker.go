@@ -52,30 +52,26 @@ type WaitStats struct {
 }
 
 // tracker counts events per scope, calls hooks and logs. It is safe for
-// concurrent use; scopes idle for trackerIdle are forgotten so that many
+// concurrent use; scopes idle for scopeIdle are forgotten so that many
 // distinct scopes cannot grow memory without bound.
 type tracker struct {
 	clock  Clock
 	logger *slog.Logger
 	hooks  Hooks
 
-	mu        sync.Mutex
-	scopes    map[string]*scopeCounts
-	lastSweep time.Time
+	mu     sync.Mutex
+	scopes scopeMap[*scopeCounts]
 }
-
-const trackerIdle = 10 * time.Minute
 
 type scopeCounts struct {
 	sent, rateLimited, retries, givenUp int64
 	waits                               *histogram
 	server                              RateLimit
 	serverAt                            time.Time
-	touched                             time.Time
 }
 
 func newTracker(c *config) *tracker {
-	return &tracker{clock: c.clock, logger: c.logger, hooks: c.hooks, scopes: map[string]*scopeCounts{}}
+	return &tracker{clock: c.clock, logger: c.logger, hooks: c.hooks}
 }
 
 // update runs f on the scope's counters under the lock.
@@ -83,27 +79,7 @@ func (t *tracker) update(scope string, f func(*scopeCounts)) {
 	now := t.clock.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	sc := t.scopes[scope]
-	if sc == nil {
-		t.sweep(now)
-		sc = &scopeCounts{}
-		t.scopes[scope] = sc
-	}
-	sc.touched = now
-	f(sc)
-}
-
-// sweep forgets idle scopes, at most once per trackerIdle.
-func (t *tracker) sweep(now time.Time) {
-	if now.Sub(t.lastSweep) < trackerIdle {
-		return
-	}
-	t.lastSweep = now
-	for k, sc := range t.scopes {
-		if now.Sub(sc.touched) > trackerIdle {
-			delete(t.scopes, k)
-		}
-	}
+	f(t.scopes.get(scope, now, func() *scopeCounts { return &scopeCounts{} }))
 }
 
 func (t *tracker) sent(r Request) {
@@ -189,8 +165,8 @@ func (t *tracker) log(level slog.Level, msg string, r Request, attrs ...slog.Att
 func (t *tracker) snapshot() map[string]ScopeStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make(map[string]ScopeStats, len(t.scopes))
-	for k, sc := range t.scopes {
+	out := make(map[string]ScopeStats, t.scopes.size())
+	for k, sc := range t.scopes.all() {
 		s := ScopeStats{Sent: sc.sent, RateLimited: sc.rateLimited, Retries: sc.retries,
 			GivenUp: sc.givenUp, Server: sc.server, ServerAt: sc.serverAt, Breaker: "closed"}
 		if h := sc.waits; h != nil {
