@@ -83,6 +83,6 @@ func ExampleWithRouteBudget() {
 	fmt.Println(strings.Join(lines, "\n"))
 	// Output:
 	// 429s: 0
-	// GET /v1/campaigns/:id: sent 120
 	// GET /v1/campaigns/:id/statistics: sent 30
+	// GET /v1/campaigns/:id: sent 120
 }
