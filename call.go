@@ -16,7 +16,7 @@ import (
 // call needs no lock. It travels in the request's context.
 type call struct {
 	t          *Transport
-	id         Request // what events say about the request
+	orig       *http.Request // the caller's request, for events (see id)
 	ticket     Ticket
 	req        *http.Request // the clone being sent
 	repeatable bool          // repeating it cannot duplicate work
@@ -37,20 +37,26 @@ func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
 
 func (t *Transport) newCall(req *http.Request) *call {
 	scope, budgets := t.cfg.scopeOf(req)
-	id := Request{Method: req.Method, URL: redactURL(req.URL), Scope: scope}
 	ticket := Ticket{Scope: scope, Budgets: budgets, Pace: t.cfg.pace, Priority: PriorityOf(req.Context())}
-	return &call{t: t, id: id, ticket: ticket}
+	return &call{t: t, orig: req, ticket: ticket}
+}
+
+// id is what events say about the request. It is built only when an event
+// is sent, keeping the redacted URL off the path of every request.
+func (c *call) id() Request {
+	return Request{Method: c.orig.Method, URL: redactURL(c.orig.URL), Scope: c.ticket.Scope}
 }
 
 // wrap clones req into the retry engine's request, with the call in its
 // context and its body replayable: through req.GetBody when set, else read
 // into memory once. The caller's request body is closed, as RoundTrip must.
 func (c *call) wrap(req *http.Request) (*retryablehttp.Request, error) {
-	out := req.Clone(context.WithValue(req.Context(), callKey{}, c))
-	out.RequestURI = ""
+	out := req.WithContext(context.WithValue(req.Context(), callKey{}, c))
 	if c.t.cfg.idempotencyKeys && needsKey(out) {
+		out = out.Clone(out.Context()) // its own headers: the caller's stay untouched
 		out.Header.Set(IdempotencyKeyHeader, newKey())
 	}
+	out.RequestURI = ""
 	c.req, c.repeatable = out, mayRepeat(out)
 	body := out.Body
 	out.Body = nil
@@ -90,7 +96,7 @@ func (c *call) attempt(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if slot.Waited {
-		c.t.tracker.waited(c.id, clk.Now().Sub(start))
+		c.t.tracker.waited(c.id(), clk.Now().Sub(start))
 	}
 	if err := ctx.Err(); err != nil {
 		c.t.store.Observe(slot, Outcome{At: clk.Now()})
@@ -98,7 +104,7 @@ func (c *call) attempt(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	c.attempts++
-	c.t.tracker.sent(c.id)
+	c.t.tracker.sent(c.ticket.Scope)
 	resp, err := c.t.base.RoundTrip(req)
 	c.settleBreaker(req, resp, err)
 	c.refundRetry(resp)
@@ -122,8 +128,7 @@ func (c *call) observe(slot Slot, resp *http.Response) {
 			out.RetryAfter = c.hint
 		}
 		if out.HasRateLimit || out.Status == http.StatusTooManyRequests {
-			c.t.tracker.rateLimit(RateLimitEvent{Request: c.id, Status: out.Status,
-				RateLimit: out.RateLimit, HasRateLimit: out.HasRateLimit, RetryAfter: out.RetryAfter})
+			c.t.tracker.rateLimit(c.ticket.Scope, out, c.id)
 		}
 	}
 	c.last = out

@@ -53,7 +53,7 @@ func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Dura
 		return false, err
 	}
 	c.wait, c.prevWait = wait, wait
-	c.t.tracker.retry(RetryEvent{Request: c.id, Attempt: c.attempts, Status: c.last.Status, Wait: wait})
+	c.t.tracker.retry(RetryEvent{Request: c.id(), Attempt: c.attempts, Status: c.last.Status, Wait: wait})
 	return true, nil
 }
 
@@ -81,7 +81,7 @@ func (c *call) rateLimitError(wait time.Duration, cause error) *RateLimitError {
 
 // gaveUp records a request that ended in an error.
 func (c *call) gaveUp(err error) {
-	c.t.tracker.giveUp(GiveUpEvent{Request: c.id, Attempts: c.attempts, Status: c.last.Status, Err: err})
+	c.t.tracker.giveUp(GiveUpEvent{Request: c.id(), Attempts: c.attempts, Status: c.last.Status, Err: err})
 }
 
 // pastDeadline reports whether waiting d would pass ctx's deadline. Context

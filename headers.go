@@ -68,11 +68,12 @@ type RateLimit struct {
 // smallest Limit and Remaining, the latest Reset. A Remaining above a known
 // Limit is clamped to Limit. Limit 0 is read as unknown.
 func ParseRateLimit(h http.Header, now time.Time) (rl RateLimit, ok bool) {
-	all := ParseRateLimits(h, now)
-	if len(all) == 0 {
-		return RateLimit{}, false
-	}
-	return all[0], true
+	eachLimit(h, now, func(p RateLimit) {
+		if !ok || moreRestrictive(p, rl) < 0 {
+			rl, ok = p, true
+		}
+	})
+	return rl, ok
 }
 
 // ParseRateLimits is like ParseRateLimit but returns every usable policy h
@@ -81,20 +82,33 @@ func ParseRateLimit(h http.Header, now time.Time) (rl RateLimit, ok bool) {
 // X-RateLimit-*, X-Rate-Limit-* and RateLimit-* families present. It returns
 // nil when there is none.
 func ParseRateLimits(h http.Header, now time.Time) []RateLimit {
+	var out []RateLimit
+	eachLimit(h, now, func(p RateLimit) { out = append(out, p) })
+	slices.SortStableFunc(out, moreRestrictive)
+	return out
+}
+
+// eachLimit calls yield with every usable policy h describes, in the order
+// the IETF structured fields, then each legacy family.
+func eachLimit(h http.Header, now time.Time, yield func(RateLimit)) {
 	f := readHeaderFields(h)
 	st := readServerTime(f, now)
-	out := structuredLimits(f, st)
+	for _, rl := range structuredLimits(f, st) {
+		yield(rl)
+	}
 	for _, fam := range legacyFamilies {
+		remaining := f.get(fam.remaining)
+		if len(remaining) == 0 {
+			continue // no Remaining: nothing usable in this family
+		}
 		resets := f.get(fam.resetAfter)
 		if _, valid := latestReset(resets, st); !valid {
 			resets = f.get(fam.reset)
 		}
-		if rl, ok := foldLimit(f.get(fam.limit), f.get(fam.remaining), resets, st); ok {
-			out = append(out, rl)
+		if rl, ok := foldLimit(f.get(fam.limit), remaining, resets, st); ok {
+			yield(rl)
 		}
 	}
-	slices.SortStableFunc(out, moreRestrictive)
-	return out
 }
 
 // legacyFamily names the fields of a header family with one field per
@@ -215,6 +229,9 @@ type headerFields struct {
 func readHeaderFields(h http.Header) headerFields {
 	f := headerFields{h: h}
 	for k, vs := range h {
+		if canonicalCase(k) {
+			continue // the usual case: keys read off the wire are canonical
+		}
 		if c := textproto.CanonicalMIMEHeaderKey(k); c != k {
 			if f.other == nil {
 				f.other = http.Header{}
@@ -225,13 +242,28 @@ func readHeaderFields(h http.Header) headerFields {
 	return f
 }
 
-// get returns the values of the field name (canonical spelling is fastest).
-// The result never writes into the header's storage when it extends it.
+// get returns the values of the field name, which must be in canonical form
+// (pacer looks up constant, canonical names). The result never writes into
+// the header's storage when it extends it.
 func (f headerFields) get(name string) []string {
-	key := textproto.CanonicalMIMEHeaderKey(name)
-	values := f.h[key]
-	if more := f.other[key]; len(more) > 0 {
+	values := f.h[name]
+	if more := f.other[name]; len(more) > 0 {
 		values = append(slices.Clip(values), more...)
 	}
 	return values
+}
+
+// canonicalCase reports whether key is cased as textproto canonicalises it:
+// upper case at the start and after each hyphen, lower case elsewhere. It is
+// a cheaper test than canonicalising, for the keys that need nothing.
+func canonicalCase(key string) bool {
+	upper := true
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
 }

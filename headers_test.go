@@ -203,7 +203,7 @@ func TestHeaderFieldsDoNotWriteIntoHeader(t *testing.T) {
 	own := make([]string, 1, 4) // spare capacity a careless append would write into
 	own[0] = "1"
 	h := http.Header{"X-Ratelimit-Remaining": own, "x-ratelimit-remaining": {"2"}}
-	assert.Equal(t, []string{"1", "2"}, readHeaderFields(h).get("X-RateLimit-Remaining"))
+	assert.Equal(t, []string{"1", "2"}, readHeaderFields(h).get("X-Ratelimit-Remaining"))
 	assert.Empty(t, own[:2][1])
 }
 

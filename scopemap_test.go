@@ -37,9 +37,9 @@ func TestTrackerForgetsIdleScopes(t *testing.T) {
 	clk := clocktest.NewManual(time.Time{})
 	tr := newTracker(&config{clock: clk})
 	for i := range 1000 {
-		tr.sent(Request{Scope: fmt.Sprint("key-", i)})
+		tr.sent(fmt.Sprint("key-", i))
 	}
 	clk.Advance(scopeIdle + time.Second)
-	tr.sent(Request{Scope: "fresh"})
+	tr.sent("fresh")
 	assert.Len(t, tr.snapshot(), 1)
 }

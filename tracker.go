@@ -3,6 +3,7 @@ package pacer
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -82,8 +83,8 @@ func (t *tracker) update(scope string, f func(*scopeCounts)) {
 	f(t.scopes.get(scope, now, func() *scopeCounts { return &scopeCounts{} }))
 }
 
-func (t *tracker) sent(r Request) {
-	t.update(r.Scope, func(sc *scopeCounts) { sc.sent++ })
+func (t *tracker) sent(scope string) {
+	t.update(scope, func(sc *scopeCounts) { sc.sent++ })
 }
 
 func (t *tracker) waited(r Request, d time.Duration) {
@@ -102,16 +103,23 @@ func (t *tracker) waited(r Request, d time.Duration) {
 	}
 }
 
-func (t *tracker) rateLimit(e RateLimitEvent) {
-	t.update(e.Scope, func(sc *scopeCounts) {
-		if e.Status == 429 {
+// rateLimit records what a response of scope said; id describes the
+// request, built only when a hook or a log line needs it.
+func (t *tracker) rateLimit(scope string, o Outcome, id func() Request) {
+	t.update(scope, func(sc *scopeCounts) {
+		if o.Status == http.StatusTooManyRequests {
 			sc.rateLimited++
 		}
-		if e.HasRateLimit {
-			sc.server, sc.serverAt = e.RateLimit, t.clock.Now()
+		if o.HasRateLimit {
+			sc.server, sc.serverAt = o.RateLimit, o.At
 		}
 	})
-	if e.Status == 429 {
+	if o.Status != http.StatusTooManyRequests && t.hooks.OnRateLimit == nil {
+		return
+	}
+	e := RateLimitEvent{Request: id(), Status: o.Status, RateLimit: o.RateLimit,
+		HasRateLimit: o.HasRateLimit, RetryAfter: o.RetryAfter}
+	if e.Status == http.StatusTooManyRequests {
 		t.log(slog.LevelWarn, "pacer: rate limited", e.Request, slog.Duration("retry_after", e.RetryAfter))
 	}
 	if t.hooks.OnRateLimit != nil {
