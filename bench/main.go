@@ -25,7 +25,7 @@ func main() {
 	fs := flag.NewFlagSet("bench", flag.ExitOnError)
 	quick := fs.Bool("quick", false, "run the smaller profile (under 2 minutes)")
 	docs := fs.String("docs", "../docs", "directory to write benchmarks.md and timeline.png to")
-	only := fs.String("only", "", "comma-separated workloads to run (bulk,burst,mixed,faults,overhead); all if empty")
+	only := fs.String("only", "", "comma-separated workloads to run (bulk,burst,mixed,faults,overload,overhead); all if empty")
 	_ = fs.Parse(os.Args[1:])
 
 	p, command := fullProfile(), "go run ./bench"

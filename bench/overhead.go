@@ -23,8 +23,11 @@ type overheadSpec struct {
 
 // overheadResult is one contender's medians over the rounds.
 type overheadResult struct {
-	contender    string
-	rps          float64 // requests per second with 8 workers
+	contender string
+	rps       float64 // requests per second with 8 workers
+	// ratio is the median over the rounds of rps / the bare transport's
+	// rps in the same round: robust to load that drifts between rounds.
+	ratio        float64
 	allocsPerReq float64 // heap allocations per request, client and server
 	errors       int64   // failed calls, over all rounds (expected 0)
 }
@@ -60,7 +63,8 @@ var bare = contender{"bare http.Transport", "bare", func(env) caller {
 }}
 
 // runOverhead measures every contender, bare first, against one unlimited
-// server, interleaving them round by round, and returns the medians.
+// server, interleaving them round by round (the order rotating), and
+// returns the medians.
 func runOverhead(spec overheadSpec) []overheadResult {
 	srv := newUnlimitedServer()
 	defer srv.Close()
@@ -78,7 +82,11 @@ func runOverhead(spec overheadSpec) []overheadResult {
 	}
 	out := make([]overheadResult, len(cts))
 	for k, ct := range cts {
-		out[k] = overheadResult{ct.name, median(rps[k]), median(allocs[k]), errs[k]}
+		ratios := make([]float64, spec.rounds)
+		for i := range ratios {
+			ratios[i] = rps[k][i] / rps[0][i]
+		}
+		out[k] = overheadResult{ct.name, median(rps[k]), median(ratios), median(allocs[k]), errs[k]}
 	}
 	return out
 }

@@ -13,6 +13,7 @@ type profile struct {
 	mixed    mixedSpec
 	overhead overheadSpec
 	faults   faultsSpec
+	overload overloadSpec
 	// benchtime is the -test.benchtime of the in-program BenchmarkRoundTrip.
 	benchtime time.Duration
 	// timeline names the API whose bulk run the PNG shows.
@@ -46,9 +47,11 @@ func fullProfile() profile {
 			"campaigns": {scale: 60, over: 2, half: 2},
 			"demeterrr": {scale: 60, over: 2, half: 2},
 		},
-		mixed:     mixedSpec{scale: 60, windows: 3},
-		overhead:  overheadSpec{rounds: 7, round: time.Second},
-		faults:    faultsSpec{n: 500, scale: 200},
+		mixed:    mixedSpec{scale: 60, windows: 3},
+		overhead: overheadSpec{rounds: 7, round: time.Second},
+		faults:   faultsSpec{n: 500, scale: 200},
+		overload: overloadSpec{scale: 50, rate: 5, before: 20 * time.Second, outage: time.Minute,
+			after: 40 * time.Second, redeliver: 30 * time.Second, deliveries: 4},
 		benchtime: 2 * time.Second,
 		timeline:  "lupitor",
 	}
@@ -73,9 +76,11 @@ func quickProfile() profile {
 			"campaigns": {scale: 120, over: 1, half: 1},
 			"demeterrr": {scale: 240, over: 1, half: 1},
 		},
-		mixed:     mixedSpec{scale: 120, windows: 2},
-		overhead:  overheadSpec{rounds: 3, round: 500 * time.Millisecond},
-		faults:    faultsSpec{n: 200, scale: 1000},
+		mixed:    mixedSpec{scale: 120, windows: 2},
+		overhead: overheadSpec{rounds: 3, round: 500 * time.Millisecond},
+		faults:   faultsSpec{n: 200, scale: 1000},
+		overload: overloadSpec{scale: 100, rate: 5, before: 20 * time.Second, outage: time.Minute,
+			after: 40 * time.Second, redeliver: 30 * time.Second, deliveries: 4},
 		benchtime: 500 * time.Millisecond,
 		timeline:  "lupitor",
 		parallel:  true,
@@ -86,12 +91,14 @@ func quickProfile() profile {
 // seconds in all.
 func tinyProfile() profile {
 	return profile{
-		name:      "tiny",
-		bulk:      map[string]bulkSpec{"lumail": {n: 110, scale: 600}},
-		burst:     map[string]burstSpec{"campaigns": {scale: 600, over: 1, half: 1}},
-		mixed:     mixedSpec{scale: 600, windows: 1},
-		overhead:  overheadSpec{rounds: 1, round: 50 * time.Millisecond},
-		faults:    faultsSpec{n: 30, scale: 600},
+		name:     "tiny",
+		bulk:     map[string]bulkSpec{"lumail": {n: 110, scale: 600}},
+		burst:    map[string]burstSpec{"campaigns": {scale: 600, over: 1, half: 1}},
+		mixed:    mixedSpec{scale: 600, windows: 1},
+		overhead: overheadSpec{rounds: 1, round: 50 * time.Millisecond},
+		faults:   faultsSpec{n: 30, scale: 600},
+		overload: overloadSpec{scale: 600, rate: 2, before: 10 * time.Second, outage: 30 * time.Second,
+			after: 20 * time.Second, redeliver: 20 * time.Second, deliveries: 3},
 		benchtime: 20 * time.Millisecond,
 		timeline:  "lumail",
 		parallel:  true,

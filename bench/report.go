@@ -39,6 +39,9 @@ func writeReport(w io.Writer, r results, command, analysis string) {
 	if len(r.faults) > 0 {
 		writeFaults(w, r)
 	}
+	if len(r.overload) > 0 {
+		writeOverload(w, r)
+	}
 	fmt.Fprintf(w, "## Analysis\n\n%s\n%s\n%s\n", analysisBegin, strings.TrimSpace(analysis), analysisEnd)
 }
 
@@ -55,6 +58,7 @@ func keptAnalysis(old string) string {
 func writeTargets(w io.Writer, r results) {
 	fmt.Fprintf(w, "## Targets\n\n")
 	t := newTable("target", "measured", "result")
+	t.text = true
 	for _, tg := range targets(r) {
 		res := "**missed**"
 		switch {
@@ -146,13 +150,14 @@ func writeOverhead(w io.Writer, r results) {
 	fmt.Fprintf(w, "## Overhead\n\n"+
 		"An unlimited loopback server (200 with `X-RateLimit-*` headers that never run out). "+
 		"8 workers send GETs for %s per contender per round, %d rounds, contenders interleaved "+
-		"(the order rotates each round); medians over the rounds. Allocations are counted by the Go "+
+		"(the order rotates each round); medians over the rounds, and *vs bare* is the median of each "+
+		"round's ratio to the bare transport's rate in the same round. Allocations are counted by the Go "+
 		"runtime for the whole process, so they include the server's share (the same for every "+
 		"contender): compare the differences.\n\n", spec.round, spec.rounds)
 	base := r.overhead[0]
 	t := newTable("contender", "requests/s", "vs bare", "allocs/request", "extra allocs vs bare", "errors")
 	for _, o := range r.overhead {
-		t.add(o.contender, fmt.Sprintf("%.0f", o.rps), f2(o.rps/base.rps), fmt.Sprintf("%.1f", o.allocsPerReq),
+		t.add(o.contender, fmt.Sprintf("%.0f", o.rps), f2(o.ratio), fmt.Sprintf("%.1f", o.allocsPerReq),
 			fmt.Sprintf("%+.1f", o.allocsPerReq-base.allocsPerReq), fmt.Sprint(o.errors))
 	}
 	t.write(w)
@@ -185,6 +190,28 @@ func writeFaults(w io.Writer, r results) {
 		}
 		t.write(w)
 	}
+}
+
+func writeOverload(w io.Writer, r results) {
+	sp := r.profile.overload
+	fmt.Fprintf(w, "### Overload: a 503 storm, then recovery\n\n"+
+		"lupitor API, clock ×%g. Create events arrive at %g per second for %s; after %s the server "+
+		"answers every request 503 (with `Retry-After: 1`) for %s, then recovers. Each event is one "+
+		"create call, delivered again %s later if it failed, up to %d calls (a webhook with "+
+		"redelivery). *In the storm* counts the requests the failing server received; *recovery* is "+
+		"the time from the end of the storm to the first create the server accepted (1 s "+
+		"resolution). pacer runs with the lupitor configuration; the breaker and retry budget use "+
+		"their defaults (`pacer.Breaker{}`, `pacer.RetryBudget{}`).\n\n",
+		sp.scale, sp.rate, sp.before+sp.outage+sp.after, sp.before, sp.outage, sp.redeliver, sp.deliveries)
+	t := newTable("contender", "events", "sent", "in the storm", "recovery", "failed calls", "lost", "duplicated")
+	for _, o := range r.overload {
+		rec := "never"
+		if o.recovery >= 0 {
+			rec = dur(o.recovery)
+		}
+		t.add(o.contender, itoa(o.events), itoa(o.sent), itoa(o.inOutage), rec, itoa(o.failed), itoa(o.lost), itoa(o.dup))
+	}
+	t.write(w)
 }
 
 func filter[T any](xs []T, keep func(T) bool) []T {

@@ -3,18 +3,21 @@ package main
 import (
 	"io"
 	"net/http"
+	"runtime"
 	"testing"
 
 	"github.com/pacerhq/pacer"
 )
 
-// benchRoundTrip sends GETs to url through rt from parallel goroutines
-// (GOMAXPROCS of them), one request per b.N iteration, reading each body.
+// benchRoundTrip sends GETs to url through rt from 8 parallel goroutines
+// (at least; a multiple of GOMAXPROCS), one request per b.N iteration,
+// reading each body.
 // It is BenchmarkRoundTrip's body and also runs inside the program through
 // testing.Benchmark.
 func benchRoundTrip(b *testing.B, rt http.RoundTripper, url string) {
 	client := &http.Client{Transport: rt}
 	b.ReportAllocs()
+	b.SetParallelism((workers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

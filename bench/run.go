@@ -33,9 +33,11 @@ func startSession(a *api, cfg pacertest.Config, scale float64, ct contender) *se
 	return &session{env: e, srv: srv, caller: ct.build(e)}
 }
 
+// close shuts the server down (which ends its connections and waits for
+// the requests in flight), then drops the client's idle connections.
 func (s *session) close() {
-	s.caller.close()
 	s.srv.Close()
+	s.caller.close()
 }
 
 // virtualContext returns a context that is cancelled once d of server time

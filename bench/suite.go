@@ -19,6 +19,7 @@ type results struct {
 	overhead  []overheadResult
 	roundTrip []roundTripResult
 	faults    []faultsResult
+	overload  []overloadResult
 }
 
 // roundTripResult is BenchmarkRoundTrip's figures for one transport.
@@ -49,6 +50,10 @@ func runSuite(p profile, want map[string]bool, log io.Writer) results {
 		for _, sc := range faultScenarios() {
 			r.faults = append(r.faults, each(p, log, "faults", sc.name, func(ct contender) faultsResult { return runFaults(sc, ct, p.faults) })...)
 		}
+	}
+	if on("overload") {
+		r.overload = eachOf(overloadContenders(), p, log, "overload", "lupitor 503 storm",
+			func(ct contender) overloadResult { return runOverload(ct, p.overload) })
 	}
 	if on("overhead") {
 		fmt.Fprintln(log, "overhead: interleaved rounds, then BenchmarkRoundTrip")
@@ -82,7 +87,11 @@ func runBursts(p profile, log io.Writer) []burstResult {
 // each runs f for every contender, in report order: one after the other,
 // or all at once (each against its own server) when p.parallel.
 func each[R any](p profile, log io.Writer, workload, on string, f func(contender) R) []R {
-	cts := contenders()
+	return eachOf(contenders(), p, log, workload, on, f)
+}
+
+// eachOf is each over the contenders cts.
+func eachOf[R any](cts []contender, p profile, log io.Writer, workload, on string, f func(contender) R) []R {
 	out := make([]R, len(cts))
 	var wg sync.WaitGroup
 	for i, ct := range cts {

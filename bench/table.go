@@ -11,6 +11,7 @@ import (
 type table struct {
 	head []string
 	rows [][]string
+	text bool // every column holds text: align all left
 }
 
 func newTable(head ...string) *table { return &table{head: head} }
@@ -18,14 +19,16 @@ func newTable(head ...string) *table { return &table{head: head} }
 func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
 
 // write renders the table; the first column is left-aligned, the others
-// right-aligned (they hold figures).
+// right-aligned (they hold figures) unless the table holds text.
 func (t *table) write(w io.Writer) {
 	fmt.Fprintf(w, "| %s |\n", strings.Join(t.head, " | "))
 	align := make([]string, len(t.head))
 	for i := range align {
 		align[i] = "---:"
+		if i == 0 || t.text {
+			align[i] = "---"
+		}
 	}
-	align[0] = "---"
 	fmt.Fprintf(w, "|%s|\n", strings.Join(align, "|"))
 	for _, r := range t.rows {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(r, " | "))
