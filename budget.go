@@ -27,7 +27,8 @@ const DefaultIdleTTL = 10 * time.Minute
 // The server received the request somewhere in between, so no server-side
 // window can see more than Limit of them, whatever the latency. A slot
 // observed with Outcome.Sent false never reached the server and is freed at
-// once. A window keeps at most Limit release times (8 bytes each) whatever
+// once; so is one answered 5xx without rate-limit headers, which the
+// server's limiter did not speak for (see countsAgainstServer). A window keeps at most Limit release times (8 bytes each) whatever
 // the traffic, so its memory does not grow with time. A scope's windows are
 // those of its latest ticket.
 //
@@ -57,7 +58,12 @@ const DefaultIdleTTL = 10 * time.Minute
 // same until its first response. So a client with no budget at all gets no
 // 429 from a server that sends its headers on successful responses. When
 // responses stop carrying headers, only the configured budgets apply. A 429
-// with a Retry-After holds the scope back until it has passed.
+// with a Retry-After holds the scope back until it has passed; a bare 429
+// holds it for a growing time, then lets one probe through at a time (see
+// bareHold). After 5xx answers without headers the server may not have
+// counted, a scope its learned bounds hold back probes one request at a time
+// rather than wait for the reset, so a 503 storm does not park it for a
+// window once the server has recovered.
 //
 // # Adaptive mode
 //

@@ -42,10 +42,14 @@ func ExampleContextWithPriority() {
 	get(context.Background(), "/first") // uses this minute's slot
 	var wg sync.WaitGroup
 	for i := range 3 {
-		wg.Go(func() { get(pacer.ContextWithPriority(context.Background(), pacer.PriorityBulk), fmt.Sprint("/bulk-", i)) })
+		wg.Go(func() {
+			get(pacer.ContextWithPriority(context.Background(), pacer.PriorityBulk), fmt.Sprint("/bulk-", i))
+		})
 		queued(i + 1) // queue them in order
 	}
-	wg.Go(func() { get(pacer.ContextWithPriority(context.Background(), pacer.PriorityInteractive), "/interactive") })
+	wg.Go(func() {
+		get(pacer.ContextWithPriority(context.Background(), pacer.PriorityInteractive), "/interactive")
+	})
 	wg.Wait()
 
 	fmt.Println(order)

@@ -66,6 +66,13 @@ type learnedLimits struct {
 	window     time.Duration // the latest window the server named
 	epoch      epochLow      // the lowest Remaining said since the scope was last quiet
 	started    bool          // epoch is initialised
+	// doubt is set by a 5xx answer without rate-limit headers, which the
+	// server may or may not have counted, and cleared by an answer with
+	// headers. In doubt, a scope its caps hold back probes one request at a
+	// time instead of waiting for the reset: a 503 storm must not park the
+	// scope for a whole window once the server has recovered.
+	doubt bool
+	bare  bareHold // after bare 429s
 }
 
 // epochLow tracks, for the answers since the scope last had nothing in
@@ -104,12 +111,19 @@ func (l *learnedLimits) granted() uint64 {
 
 // observe learns from the answer to a slot granted with mark. It must be
 // called for sent requests only; unsent ones just take back their grant.
-func (l *learnedLimits) observe(mark uint64, o Outcome, at time.Time) {
+func (l *learnedLimits) observe(mark uint64, o Outcome, granted, at time.Time) {
 	if !o.Sent {
 		l.sent--
 		return
 	}
 	l.done++
+	l.bare.observe(o, granted, at)
+	switch {
+	case o.HasRateLimit:
+		l.doubt = false
+	case o.Status >= 500:
+		l.doubt = true
+	}
 	if o.Status > 0 && o.Status < 500 {
 		l.headers = headersAbsent
 		if o.HasRateLimit {
@@ -235,8 +249,16 @@ func (l *learnedLimits) probing(configured bool) bool {
 func (l *learnedLimits) gate(g *grantGate, inFlight int, configured bool) {
 	l.prune(g.now)
 	g.until(l.blocked)
-	for i := 0; i < l.ncaps && l.caps[i].sent <= l.sent; i++ {
-		g.until(l.caps[i].until) // caps are by sent ascending: this prefix blocks
+	l.bare.gate(g, inFlight)
+	capped := l.ncaps > 0 && l.caps[0].sent <= l.sent // caps are by sent ascending
+	if capped && l.doubt {
+		capped = false // probe instead (see doubt)
+		if inFlight > 0 {
+			g.untilAnswer()
+		}
+	}
+	for i := 0; capped && i < l.ncaps && l.caps[i].sent <= l.sent; i++ {
+		g.until(l.caps[i].until) // this prefix blocks
 	}
 	if l.probing(configured) && inFlight > 0 {
 		g.untilAnswer()
@@ -246,7 +268,7 @@ func (l *learnedLimits) gate(g *grantGate, inFlight int, configured bool) {
 // holds reports whether anything learned is still in force at now.
 func (l *learnedLimits) holds(now time.Time) bool {
 	l.prune(now)
-	return l.ncaps > 0 || l.blocked.After(now)
+	return l.ncaps > 0 || l.blocked.After(now) || l.bare.next > 0
 }
 
 func later(a, b time.Time) time.Time {

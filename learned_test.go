@@ -170,14 +170,58 @@ func TestLearned429RetryAfterBlocks(t *testing.T) {
 	})
 }
 
-func TestLearned429WithoutRetryAfterDoesNotBlock(t *testing.T) {
+func TestLearnedBare429HoldsScope(t *testing.T) {
+	// t0..t9 are a second apart. A bare 429 (no Retry-After, no headers)
+	// holds the whole scope for 1 s, then one probe at a time; each probe
+	// refused again doubles the hold; an answer other than 429 ends it.
 	h := newHarness(t)
 	h.st.Adaptive = AdaptiveOff
+	bare := Outcome{Status: 429}
 	h.run(Ticket{Scope: "api"}, []step{
 		{at: t0, grant: "probe"},
-		{at: t0, answer: "probe", o: Outcome{Status: 429}},
+		{at: t0, answer: "probe", o: Outcome{Status: 200}}, // no headers: free
 		{at: t0, grant: "a"},
 		{at: t0, grant: "b"},
+		{at: t0, answer: "a", o: bare},
+		{at: t0, deny: true, next: t1},
+		{at: t0, answer: "b", o: bare}, // the same burst: no longer hold
+		{at: t0, deny: true, next: t1},
+		{at: t1, grant: "c"},
+		{at: t1, deny: true, next: afterAnswer}, // one probe at a time
+		{at: t1, answer: "c", o: bare},          // refused again: 2 s
+		{at: t1, deny: true, next: t3},
+		{at: t3, grant: "d"},
+		{at: t3, answer: "d", o: bare}, // 4 s
+		{at: t3, deny: true, next: t7},
+		{at: t7, grant: "e"},
+		{at: t7, answer: "e", o: Outcome{Status: 201}}, // taken: the hold is over
+		{at: t7, grant: "f"},
+		{at: t7, grant: "g"},
+	})
+}
+
+func TestLearned5xxWithoutHeadersProbesPastCaps(t *testing.T) {
+	// A 503 storm: answers without headers that the server may not have
+	// counted. A scope its caps hold back probes instead of waiting an hour.
+	tk := Ticket{Scope: "api", Budgets: []Budget{{Limit: 100, Window: time.Hour}}}
+	h := newHarness(t)
+	h.run(tk, []step{
+		{at: t0, grant: "a"},
+		{at: t0, answer: "a", o: said(2, t0+time.Hour)}, // 2 more this hour
+		{at: t0, grant: "b"},
+		{at: t0, grant: "c"},
+		{at: t0, deny: true, next: t0 + time.Hour},
+		{at: t1, answer: "b", o: Outcome{Status: 503}},
+		{at: t1, answer: "c", o: Outcome{Status: 503}},
+		{at: t2, grant: "probe"}, // in doubt: one at a time
+		{at: t2, deny: true, next: afterAnswer},
+		{at: t3, answer: "probe", o: said(5, t0+time.Hour)}, // recovered: exactly 5 more
+		{at: t3, grant: "d"},
+		{at: t3, grant: "e"},
+		{at: t3, grant: "f"},
+		{at: t3, grant: "g"},
+		{at: t3, grant: "h"},
+		{at: t3, deny: true, next: t0 + time.Hour},
 	})
 }
 

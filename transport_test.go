@@ -36,7 +36,7 @@ func TestServerWaitWins(t *testing.T) {
 		{"reset of exhausted window", status(429, "", "X-RateLimit-Limit", "10", "X-RateLimit-Remaining", "0",
 			"X-RateLimit-Reset", "12"), 12 * time.Second},
 		{"json body hint", status(429, `{"error":{"details":{"retryAfter":4}}}`, "Content-Type", "application/json"), 4 * time.Second},
-		{"no hint: backoff", status(429, ""), pacer.DefaultBackoffBase / 2},
+		{"503 without hint: backoff", status(503, ""), pacer.DefaultBackoffBase / 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
