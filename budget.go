@@ -28,7 +28,7 @@ const DefaultIdleTTL = 10 * time.Minute
 // window can see more than Limit of them, whatever the latency. A slot
 // observed with Outcome.Sent false never reached the server and is freed at
 // once; so is one answered 5xx without rate-limit headers, which the
-// server's limiter did not speak for (see countsAgainstServer). A window keeps at most Limit release times (8 bytes each) whatever
+// server's limiter did not speak for (see Outcome.Counted). A window keeps at most Limit release times (8 bytes each) whatever
 // the traffic, so its memory does not grow with time. A scope's windows are
 // those of its latest ticket.
 //

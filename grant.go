@@ -144,7 +144,7 @@ func (s *memScope) release(sl Slot, o Outcome, st *MemoryStore) {
 	s.inFlight--
 	at := later(o.At, sl.Granted)
 	s.lastUsed = later(s.lastUsed, at)
-	if countsAgainstServer(o) {
+	if o.Counted() {
 		for i := range s.windows {
 			s.windows[i].release(at)
 		}
@@ -177,16 +177,4 @@ func (s *memScope) shortestWindow() *slidingWindow {
 		}
 	}
 	return best
-}
-
-// countsAgainstServer reports whether a request must stay counted in the
-// configured windows after its answer. One never sent does not; nor does a
-// 5xx answer without rate-limit headers: the server failed before its
-// limiter said anything, and a window
-// held for an hour by a 503 storm would stall the scope long after the
-// server recovered. If the server did count such a request, the rate-limit
-// headers of its next answers say so, and the learned limits hold the scope
-// back.
-func countsAgainstServer(o Outcome) bool {
-	return o.Sent && !(o.Status >= 500 && !o.HasRateLimit)
 }

@@ -64,6 +64,17 @@ type Outcome struct {
 	RetryAfter time.Duration
 }
 
+// Counted reports whether the request must stay counted in a store's
+// windows after its answer: it was sent, and its answer is not a 5xx without
+// rate-limit headers. Such an answer means the server failed before its
+// limiter spoke; a window held for an hour by a 503 storm would stall the
+// scope long after the server recovered. If the server did count the
+// request, the rate-limit headers of its next answers say so, and learned
+// limits hold the scope back. Every Store applies this rule.
+func (o Outcome) Counted() bool {
+	return o.Sent && !(o.Status >= 500 && !o.HasRateLimit)
+}
+
 // Store holds the budget state of every scope: configured windows, limits
 // learned from responses, and the queue of requests waiting for a slot.
 // Reserve and Observe are the only calls the transport makes into a store,

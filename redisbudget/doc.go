@@ -20,7 +20,8 @@
 //   - after Observe: Outcome.At + Window, pacer's rule that a slot is held
 //     until Window after the response arrives, so no server-side window of
 //     length Window sees more than Limit requests, whatever the latency;
-//   - Outcome.Sent == false removes the member at once.
+//   - an Outcome that is not Counted (never sent, or a 5xx without
+//     rate-limit headers) removes the member at once.
 //
 // Limits learned from responses are shared through per-scope keys read by
 // the same script: a 429's Retry-After and "0 remaining until T" block the

@@ -236,7 +236,9 @@ func (s *Store) sleep(ctx context.Context, w *waiter, d time.Duration) error {
 }
 
 // Observe releases the slot into its windows (held until o.At + Window, or
-// freed at once when !o.Sent) and shares what the response said about the
+// freed at once when !o.Counted(): never sent, or a 5xx without rate-limit
+// headers, also taken back from the learned counts) and shares what the
+// response said about the
 // server's limit with every process, as pacer.MemoryStore does within one:
 //
 //   - a 429 with Retry-After, or "0 remaining until T": no grant before T
@@ -300,7 +302,7 @@ func (s *Store) observeCall(scopeName, member string, ws []int64, mark uint64, o
 	keys := make([]string, 0, 3+len(ws))
 	keys = append(keys, k.learned(), k.inFlight(), k.caps())
 	args := make([]any, 0, 14+2*len(ws))
-	args = append(args, st.arg(), member, flag(o.Sent), ceilMicros(s.cfg.maxInFlight),
+	args = append(args, st.arg(), member, flag(o.Counted()), ceilMicros(s.cfg.maxInFlight),
 		ceilMicros(keySlack), mark, flag(s.cfg.learning), o.Status)
 	args = append(args, learnedArgs(st, o)...)
 	for _, us := range ws {
