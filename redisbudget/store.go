@@ -238,8 +238,8 @@ func (s *Store) sleep(ctx context.Context, w *waiter, d time.Duration) error {
 // Observe releases the slot into its windows (held until o.At + Window, or
 // freed at once when !o.Counted(): never sent, or a 5xx without rate-limit
 // headers, also taken back from the learned counts) and shares what the
-// response said about the
-// server's limit with every process, as pacer.MemoryStore does within one:
+// response said about the server's limit with every process, as
+// pacer.MemoryStore does within one:
 //
 //   - a 429 with Retry-After, or "0 remaining until T": no grant before T
 //     anywhere (a block only ever grows);
