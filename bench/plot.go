@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"time"
 
 	"github.com/pacerhq/pacer/pacertest"
@@ -35,6 +36,7 @@ func writeTimeline(w io.Writer, a *api, runs []bulkResult) error {
 		}
 	}
 	p.X.Label.Text = "virtual time since the first request (minutes)"
+	p.X.Tick.Marker = windowTicks(W.Minutes())
 	p.Y.Label.Text = "requests / s (trailing-window average)"
 	p.Y.Min, p.Y.Max = 0, p.Y.Max*1.15 // room for the legend
 	p.Add(plotter.NewGrid())
@@ -106,6 +108,22 @@ func addLimit(p *plot.Plot, rate float64, runs []bulkResult) error {
 	p.Add(l)
 	p.Legend.Add(fmt.Sprintf("limit, average (%.2f/s)", rate), l)
 	return nil
+}
+
+// windowTicks labels the x axis (minutes) at every multiple of the
+// window, with unlabelled ticks at the quarters.
+func windowTicks(w float64) plot.Ticker {
+	return plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+		var ts []plot.Tick
+		for x := 0.0; x <= hi; x += w / 4 {
+			t := plot.Tick{Value: x}
+			if int(math.Round(x/(w/4)))%4 == 0 {
+				t.Label = fmt.Sprintf("%g", x)
+			}
+			ts = append(ts, t)
+		}
+		return ts
+	})
 }
 
 // render stacks the plots vertically into one PNG.
