@@ -8,8 +8,11 @@ const methodText = "## Method\n\n" +
 	"campaigns: `PerEndpointWindows`, demeterrr: `OrgMinuteAndHour`), on a `pacertest.ScaledClock` " +
 	"running *scale* times faster than real time (the ×N of each section). The server counts what it " +
 	"received, rejected and created; the tables report the server's counts, not the clients'.\n\n" +
-	"**Contenders.** Each runs alone against its own server, one after the other, with its own " +
-	"connection pool: a clone of `http.DefaultTransport` with `MaxIdleConnsPerHost` 16.\n\n" +
+	"**Contenders.** Each runs alone against its own server, one after the other (the `-quick` " +
+	"profile runs them at once, each against its own server, so its figures are indicative), with " +
+	"its own connection pool: a clone of `http.DefaultTransport` with `MaxIdleConnsPerHost` 16 and " +
+	"`MaxConnsPerHost` 64 (thousands of concurrent webhook calls queue for a connection rather " +
+	"than exhaust file descriptors).\n\n" +
 	"| contender | what it is | how its waits follow the virtual clock |\n" +
 	"|---|---|---|\n" +
 	"| hand loop (vendor pages) | the loop the vendor pages print: up to 5 attempts; after a 429 wait `Retry-After` seconds if present, else 2^attempt s (1, 2, 4, 8); other statuses and errors end the call | sleeps on the server's clock (`Clock.NewTimer`) |\n" +
