@@ -39,7 +39,7 @@ func targets(r results) []target {
 func no429(r results, contender string, filter func(*api) bool, goal string) target {
 	t := target{goal: goal, met: true}
 	var parts []string
-	check := func(kind, apiName, name string, rejected, sent int) {
+	check := func(kind, apiName, name string, rejected int) {
 		if name != contender || !filter(apiByName(apiName)) {
 			return
 		}
@@ -50,10 +50,10 @@ func no429(r results, contender string, filter func(*api) bool, goal string) tar
 		}
 	}
 	for _, b := range r.bulk {
-		check("bulk", b.api, b.contender, b.rejected, b.sent)
+		check("bulk", b.api, b.contender, b.rejected)
 	}
 	for _, b := range r.burst {
-		check("burst", b.api, b.contender, b.rejected, b.sent)
+		check("burst", b.api, b.contender, b.rejected)
 	}
 	t.measured = "429s: " + strings.Join(parts, ", ")
 	return t
