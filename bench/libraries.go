@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/failsafe-go/failsafe-go"
 	"github.com/failsafe-go/failsafe-go/failsafehttp"
 	"github.com/failsafe-go/failsafe-go/ratelimiter"
+	"github.com/failsafe-go/failsafe-go/retrypolicy"
 	"github.com/hashicorp/go-retryablehttp"
 	"golang.org/x/time/rate"
 
@@ -70,8 +72,9 @@ func (t rateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // rate limiter per documented limit of the endpoint (Limit permits per
 // Window, the natural reading of "1000 requests per hour"). Its delays and
 // periods are divided by the scale, as it sleeps on the wall clock.
-// failsafehttp does not close the responses it retries; a listener does, or
-// each retried response would hold on to its connection.
+// failsafehttp does not close the responses it retries, nor the last one
+// when its retries run out; a listener and failsafeCaller do, or each would
+// hold on to its connection.
 func newFailsafe(e env) caller {
 	base := newBase()
 	retry := failsafehttp.NewRetryPolicyBuilder().
@@ -96,7 +99,22 @@ func newFailsafe(e env) caller {
 	rt := newRouted(e.cfg, mk, func(lims []failsafe.Policy[*http.Response]) http.RoundTripper {
 		return failsafehttp.NewRoundTripper(base, append([]failsafe.Policy[*http.Response]{retry}, lims...)...)
 	})
-	return clientCaller{&http.Client{Transport: rt}, base}
+	return failsafeCaller{clientCaller{&http.Client{Transport: rt}, base}}
+}
+
+// failsafeCaller closes the last response of a call whose retries ran out:
+// failsafe-go returns it inside its ExceededError, where nobody else would
+// close it (and its connection would stay open).
+type failsafeCaller struct{ clientCaller }
+
+func (f failsafeCaller) do(ctx context.Context, req *http.Request) (int, error) {
+	status, err := f.clientCaller.do(ctx, req)
+	if ee := retrypolicy.AsExceededError(err); ee != nil {
+		if r, ok := ee.LastResult.(*http.Response); ok && r != nil {
+			drain(r.Body)
+		}
+	}
+	return status, err
 }
 
 // routed is a RoundTripper that sends each request through the round
