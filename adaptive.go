@@ -15,8 +15,8 @@ type AdaptiveMode int
 
 const (
 	// AdaptiveAuto activates adaptive mode in a scope on its first 429 that
-	// carried no rate-limit headers, and releases it once the allowed rate
-	// has grown far above anything the scope has sent at.
+	// carried no rate-limit headers, and releases it once nothing is queued
+	// and the allowed rate has grown far above anything the scope sends at.
 	AdaptiveAuto AdaptiveMode = iota
 	// AdaptiveOff never activates adaptive mode.
 	AdaptiveOff
@@ -86,8 +86,8 @@ func (a *aimd) take(now time.Time) {
 }
 
 // observe adapts the rate to the answer o (arrived at at) to a request
-// granted at granted.
-func (a *aimd) observe(mode AdaptiveMode, granted time.Time, o Outcome, at time.Time) {
+// granted at granted; queued is the number of requests waiting in the scope.
+func (a *aimd) observe(mode AdaptiveMode, granted time.Time, o Outcome, at time.Time, queued int) {
 	if mode == AdaptiveOff || !o.Sent {
 		return
 	}
@@ -98,12 +98,15 @@ func (a *aimd) observe(mode AdaptiveMode, granted time.Time, o Outcome, at time.
 			a.cut(at)
 		}
 	case a.active && o.Status > 0 && o.Status < 500:
-		a.raise(at, mode)
+		a.raise(at, mode, queued)
 	}
 }
 
 // cut lowers the allowed rate to adaptiveBeta times the rate the scope was
-// sending at (at most the allowed rate), activating adaptive mode.
+// sending at (at most the allowed rate), activating adaptive mode. A scope
+// refused through a whole window (its probes refused while it holds back)
+// ends at the floor and climbs back slowly: fewer 429s, at the price of a
+// slow start once the server takes requests again.
 func (a *aimd) cut(now time.Time) {
 	base := a.meter.at(now)
 	if a.active && (base <= 0 || base > a.rate()) {
@@ -119,14 +122,15 @@ func (a *aimd) cut(now time.Time) {
 }
 
 // raise adds the step to the allowed rate after a success; AdaptiveAuto
-// releases the scope once the rate is far above what it is used at.
-func (a *aimd) raise(now time.Time, mode AdaptiveMode) {
+// releases the scope once nothing waits and the rate is far above what it
+// is used at (a backlog let out all at once would flood a full window).
+func (a *aimd) raise(now time.Time, mode AdaptiveMode, queued int) {
 	r := a.rate() + a.step
 	a.set(now, r)
 	if a.successes++; a.successes%adaptiveRun == 0 {
 		a.step *= 2
 	}
-	if mode == AdaptiveAuto && r >= adaptiveRelease*max(a.ceiling, a.meter.at(now)) {
+	if mode == AdaptiveAuto && queued == 0 && r >= adaptiveRelease*max(a.ceiling, a.meter.at(now)) {
 		a.active = false
 	}
 }

@@ -150,7 +150,7 @@ func (s *memScope) release(sl Slot, o Outcome, st *MemoryStore) {
 		}
 	}
 	s.learned.observe(sl.Mark, o, sl.Granted, at)
-	s.adaptive.observe(st.Adaptive, sl.Granted, o, at)
+	s.adaptive.observe(st.Adaptive, sl.Granted, o, at, s.queue.Len())
 	s.queue.wakeHead()
 }
 

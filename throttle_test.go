@@ -256,5 +256,6 @@ func TestAdaptiveModeSettlesUnderUnknownLimit(t *testing.T) {
 		on.Rejected, on.Accepted+on.Rejected, rejectedAfter(on, 20*time.Second),
 		off.Rejected, off.Accepted+off.Rejected, rejectedAfter(off, 20*time.Second))
 	assert.LessOrEqual(t, rejectedAfter(on, 20*time.Second), 5, "adaptive mode settles: next to no 429 once it has learned")
-	assert.Greater(t, rejectedAfter(off, 20*time.Second), 10, "without it, 429s go on")
+	assert.Greater(t, rejectedAfter(off, 20*time.Second), rejectedAfter(on, 20*time.Second)+3,
+		"without it, 429s go on (the bare-429 hold alone spaces them out)")
 }
