@@ -19,25 +19,18 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/pacerhq/pacer/examples/internal/demo"
 )
 
 func main() {
 	cfg := parseFlags()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := Run(ctx, cfg, os.Stdout)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	s.Print(os.Stdout)
-	if !s.OK() {
-		os.Exit(1)
-	}
+	demo.Finish(Run(ctx, cfg, os.Stdout))
 }
 
 func parseFlags() Config {

@@ -19,10 +19,11 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/pacerhq/pacer/examples/internal/demo"
 )
 
 func main() {
@@ -32,15 +33,7 @@ func main() {
 		<-ctx.Done()
 		stop() // a second Ctrl-C ends the drain at once
 	}()
-	s, err := Run(ctx, cfg, os.Stdout)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	s.Print(os.Stdout)
-	if !s.OK() {
-		os.Exit(1)
-	}
+	demo.Finish(Run(ctx, cfg, os.Stdout))
 }
 
 func parseFlags() Config {
