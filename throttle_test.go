@@ -259,3 +259,28 @@ func TestAdaptiveModeSettlesUnderUnknownLimit(t *testing.T) {
 	assert.Greater(t, rejectedAfter(off, 20*time.Second), rejectedAfter(on, 20*time.Second)+3,
 		"without it, 429s go on (the bare-429 hold alone spaces them out)")
 }
+
+func TestQueueLimitRefusesBeyondTheBound(t *testing.T) {
+	srv, opts := startScaled(t, slidingServer(100, time.Hour), 1)
+	tr := pacer.NewTransport(nil, append(opts, pacer.WithBudget(1, time.Hour), pacer.WithQueueLimit(2))...)
+	client := &http.Client{Transport: tr}
+	require.Zero(t, hammer(t, client, 1, 1, get(srv.URL, "/items/%d", "k1"))) // the hour's one slot
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 2)
+	for i := range 2 { // two wait: the queue is full
+		go func() {
+			_, err := client.Do(get(srv.URL, "/items/%d", "k1")(i).WithContext(ctx))
+			done <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return tr.Stats().Scopes[scopeOf(tr)].Queued == 2 }, 10*time.Second, time.Millisecond)
+	_, err := client.Do(get(srv.URL, "/items/%d", "k1")(3))
+	assert.ErrorIs(t, err, pacer.ErrQueueFull)
+	cancel()
+	for range 2 {
+		assert.ErrorIs(t, <-done, context.Canceled)
+	}
+	assert.Equal(t, 1, srv.Evidence().Accepted)
+}
