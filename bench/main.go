@@ -28,9 +28,9 @@ func main() {
 	only := fs.String("only", "", "comma-separated workloads to run (bulk,burst,mixed,faults,overload,overhead); all if empty")
 	_ = fs.Parse(os.Args[1:])
 
-	p, command := fullProfile(), "go run ./bench"
+	p, command := fullProfile(), "go -C bench run ."
 	if *quick {
-		p, command = quickProfile(), "go run ./bench -quick"
+		p, command = quickProfile(), "go -C bench run . -quick"
 	}
 	var want map[string]bool
 	if *only != "" {
