@@ -44,6 +44,16 @@ const (
 	// this many times both the rate of the latest cut and the measured send
 	// rate.
 	adaptiveRelease = 4
+	// adaptiveGrowth and adaptiveMinSlope bound how fast the allowed rate
+	// may grow, whatever the step: by at most adaptiveGrowth of itself per
+	// second, or adaptiveMinSlope requests per second per second if that is
+	// more (so a rate at the floor climbs to 20/s in about 20 s). Without the
+	// bound the doubling step grows the rate faster and faster once
+	// successes come quickly, and a queued backlog floods the server before
+	// the first 429 can answer: the requests in flight when a limit is hit
+	// number about rate × round trip.
+	adaptiveGrowth   = 0.1
+	adaptiveMinSlope = 1.0
 )
 
 // aimd is a scope's adaptive mode: a rate.Limiter (burst 1) whose rate a 429
@@ -57,6 +67,7 @@ type aimd struct {
 	ceiling   float64 // send rate at the latest cut, requests per second
 	step      float64 // increase per success, requests per second
 	lastCut   time.Time
+	lastRaise time.Time
 	successes int // since the latest cut
 }
 
@@ -125,7 +136,10 @@ func (a *aimd) cut(now time.Time) {
 // releases the scope once nothing waits and the rate is far above what it
 // is used at (a backlog let out all at once would flood a full window).
 func (a *aimd) raise(now time.Time, mode AdaptiveMode, queued int) {
-	r := a.rate() + a.step
+	since := later(a.lastCut, a.lastRaise)
+	dt := max(now.Sub(since), 0).Seconds()
+	r := a.rate() + min(a.step, max(adaptiveMinSlope, adaptiveGrowth*a.rate())*dt)
+	a.lastRaise = now
 	a.set(now, r)
 	if a.successes++; a.successes%adaptiveRun == 0 {
 		a.step *= 2

@@ -111,16 +111,33 @@ func TestAdaptiveRaise(t *testing.T) {
 	a.observe(AdaptiveAuto, at, bare429(), at, 0)
 	step := (1 - adaptiveBeta) * 9.6 / adaptiveRun
 	r0 := a.rate()
-	a.observe(AdaptiveAuto, at, ok200(), at, 0)
+	success := func() { // one a second: the growth bound does not bind
+		at = at.Add(time.Second)
+		a.observe(AdaptiveAuto, at, ok200(), at, 1)
+	}
+	success()
 	assert.InDelta(t, r0+step, a.rate(), 1e-9, "one step per success")
 	for range adaptiveRun - 1 {
-		a.observe(AdaptiveAuto, at, ok200(), at, 0)
+		success()
 	}
 	assert.InDelta(t, 9.6, a.rate(), 1e-9, "back to the rate cut from after adaptiveRun successes")
-	a.observe(AdaptiveAuto, at, ok200(), at, 0)
+	success()
 	assert.InDelta(t, 9.6+2*step, a.rate(), 1e-9, "then the step doubles")
-	// Other statuses leave the rate alone.
+
+	// However large the step grows, the rate grows by at most
+	// adaptiveGrowth per second: successes all at one instant add nothing.
+	a.step = 1000
 	r := a.rate()
+	for range 10 {
+		a.observe(AdaptiveAuto, at, ok200(), at, 1)
+	}
+	assert.InDelta(t, r, a.rate(), 1e-9)
+	at = at.Add(time.Second)
+	a.observe(AdaptiveAuto, at, ok200(), at, 1)
+	assert.InDelta(t, r+max(adaptiveMinSlope, adaptiveGrowth*r), a.rate(), 1e-9)
+
+	// Other statuses leave the rate alone.
+	r = a.rate()
 	a.observe(AdaptiveAuto, at, Outcome{Sent: true, Status: 503}, at, 0)
 	a.observe(AdaptiveAuto, at, Outcome{Sent: true, Status: 0}, at, 0)
 	a.observe(AdaptiveAuto, at, Outcome{Sent: false}, at, 0)
