@@ -84,11 +84,7 @@ func WithServerTime() Option { return func(c *config) { c.serverTime = true } }
 // whatever the go-redis client's own timeouts; set ContextTimeoutEnabled on
 // the client so that abandoned calls also stop at once.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.timeout = d
-		}
-	}
+	return positive(d, func(c *config) *time.Duration { return &c.timeout })
 }
 
 // WithMaxInFlight sets how long a granted slot may stay unanswered before the
@@ -96,22 +92,14 @@ func WithTimeout(d time.Duration) Option {
 // dies between Reserve and Observe leaks its slot for Window + d at most.
 // Set it above the longest request you expect.
 func WithMaxInFlight(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.maxInFlight = d
-		}
-	}
+	return positive(d, func(c *config) *time.Duration { return &c.maxInFlight })
 }
 
 // WithRetryInterval sets how long, in wall-clock time, the store keeps away
 // from Redis after a failed call (default 1s): meanwhile it fails closed or
 // serves from the fallback at once, without paying the timeout again.
 func WithRetryInterval(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.retry = d
-		}
-	}
+	return positive(d, func(c *config) *time.Duration { return &c.retry })
 }
 
 // WithPollInterval caps how long a waiter sleeps when the slot it waits for
@@ -120,11 +108,7 @@ func WithRetryInterval(d time.Duration) Option {
 // sleeps min(Window, d) and asks again; releases made by this process wake
 // it at once.
 func WithPollInterval(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.poll = d
-		}
-	}
+	return positive(d, func(c *config) *time.Duration { return &c.poll })
 }
 
 // WithProbeInterval sets how often a waiter asks again while its scope is
@@ -134,11 +118,7 @@ func WithPollInterval(d time.Duration) Option {
 // fresh headers, and an answer is expected within a round trip. Releases
 // made by this process wake the waiter at once.
 func WithProbeInterval(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.probe = d
-		}
-	}
+	return positive(d, func(c *config) *time.Duration { return &c.probe })
 }
 
 // WithJitter sets the largest random delay added to a waiter's sleep so that
@@ -173,3 +153,13 @@ func WithoutLearning() Option { return func(c *config) { c.learning = false } }
 // slot in one scope, besides the one asking Redis; beyond it Reserve fails
 // at once with pacer.ErrQueueFull. 0 (the default) means no bound.
 func WithQueueLimit(n int) Option { return func(c *config) { c.queueLimit = n } }
+
+// positive is an Option setting the duration field that at selects to d,
+// ignoring d <= 0 (the field keeps its default).
+func positive(d time.Duration, at func(*config) *time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			*at(c) = d
+		}
+	}
+}
