@@ -68,8 +68,10 @@ func (s *Server) delay(r *http.Request) bool {
 }
 
 // resetConnection closes the request's connection without an answer, as a
-// TCP reset where possible. It reports whether the connection was taken.
-func resetConnection(w http.ResponseWriter) bool {
+// TCP reset where possible. It reports whether the connection was taken;
+// before it closes, it calls taken, so that evidence is recorded before the
+// client can see the reset.
+func resetConnection(w http.ResponseWriter, taken func()) bool {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		return false
@@ -78,6 +80,7 @@ func resetConnection(w http.ResponseWriter) bool {
 	if err != nil {
 		return false
 	}
+	taken()
 	if tcp, ok := conn.(*net.TCPConn); ok {
 		tcp.SetLinger(0) //nolint:errcheck // best effort: a FIN is fine too
 	}

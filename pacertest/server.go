@@ -231,10 +231,7 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request, app http.Handl
 	rec := httptest.NewRecorder()
 	app.ServeHTTP(rec, r)
 	creating := rec.Code == http.StatusCreated && rec.Header().Get(headerReplayed) == ""
-	if creating && s.rollReset() && resetConnection(w) {
-		s.mu.Lock()
-		s.rec.dropped++
-		s.mu.Unlock()
+	if creating && s.rollReset() && resetConnection(w, s.countDrop) {
 		return
 	}
 	for k, vs := range rec.Header() {
@@ -242,6 +239,13 @@ func (s *Server) serveApp(w http.ResponseWriter, r *http.Request, app http.Handl
 	}
 	w.WriteHeader(rec.Code)
 	w.Write(rec.Body.Bytes()) //nolint:errcheck // the client may be gone
+}
+
+// countDrop records a create whose answer is about to be dropped.
+func (s *Server) countDrop() {
+	s.mu.Lock()
+	s.rec.dropped++
+	s.mu.Unlock()
 }
 
 // rollReset draws ResetAfterCommit.
