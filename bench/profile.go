@@ -97,7 +97,7 @@ func tinyProfile() profile {
 		mixed:    mixedSpec{scale: 600, windows: 1},
 		overhead: overheadSpec{rounds: 1, round: 50 * time.Millisecond},
 		faults:   faultsSpec{n: 30, scale: 600},
-		overload: overloadSpec{scale: 600, rate: 2, before: 10 * time.Second, outage: 30 * time.Second,
+		overload: overloadSpec{scale: 100, rate: 2, before: 10 * time.Second, outage: 30 * time.Second,
 			after: 20 * time.Second, redeliver: 20 * time.Second, deliveries: 3},
 		benchtime: 20 * time.Millisecond,
 		timeline:  "lumail",
