@@ -64,13 +64,8 @@ func (b Backoff) Delay(retry int, prev time.Duration, rnd float64) time.Duration
 }
 
 func (b Backoff) bounds() (base, ceiling time.Duration) {
-	base, ceiling = b.Base, b.Cap
-	if base <= 0 {
-		base = DefaultBackoffBase
-	}
-	if ceiling <= 0 {
-		ceiling = DefaultBackoffCap
-	}
+	base = positiveOr(b.Base, DefaultBackoffBase)
+	ceiling = positiveOr(b.Cap, DefaultBackoffCap)
 	return base, max(base, ceiling)
 }
 

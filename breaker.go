@@ -80,21 +80,11 @@ func (b Breaker) withDefaults() Breaker {
 	if b.FailureRate <= 0 || b.FailureRate > 1 {
 		b.FailureRate = DefaultBreakerFailureRate
 	}
-	if b.MinRequests <= 0 {
-		b.MinRequests = DefaultBreakerMinRequests
-	}
-	if b.Window <= 0 {
-		b.Window = DefaultBreakerWindow
-	}
-	if b.Buckets <= 0 {
-		b.Buckets = DefaultBreakerBuckets
-	}
-	if b.CoolDown <= 0 {
-		b.CoolDown = DefaultBreakerCoolDown
-	}
-	if b.Probes <= 0 {
-		b.Probes = DefaultBreakerProbes
-	}
+	b.MinRequests = positiveOr(b.MinRequests, DefaultBreakerMinRequests)
+	b.Window = positiveOr(b.Window, DefaultBreakerWindow)
+	b.Buckets = positiveOr(b.Buckets, DefaultBreakerBuckets)
+	b.CoolDown = positiveOr(b.CoolDown, DefaultBreakerCoolDown)
+	b.Probes = positiveOr(b.Probes, DefaultBreakerProbes)
 	return b
 }
 

@@ -162,14 +162,7 @@ func (l *learnedLimits) capEnd(rl RateLimit, at time.Time) time.Time {
 	if !rl.Reset.IsZero() {
 		return rl.Reset
 	}
-	w := rl.Window
-	if w <= 0 {
-		w = l.window
-	}
-	if w <= 0 {
-		w = defaultLearnedWindow
-	}
-	return at.Add(w)
+	return at.Add(positiveOr(rl.Window, positiveOr(l.window, defaultLearnedWindow)))
 }
 
 // learn adds the cap said by rl, on an answer to a request granted when

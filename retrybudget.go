@@ -66,15 +66,9 @@ func WithRetryBudget(b RetryBudget) Option {
 }
 
 func (b RetryBudget) withDefaults() RetryBudget {
-	if b.MaxTokens <= 0 {
-		b.MaxTokens = DefaultRetryTokens
-	}
-	if b.RetryCost <= 0 {
-		b.RetryCost = DefaultRetryCost
-	}
-	if b.Refund <= 0 {
-		b.Refund = DefaultRetryRefund
-	}
+	b.MaxTokens = positiveOr(b.MaxTokens, DefaultRetryTokens)
+	b.RetryCost = positiveOr(b.RetryCost, DefaultRetryCost)
+	b.Refund = positiveOr(b.Refund, DefaultRetryRefund)
 	return b
 }
 
