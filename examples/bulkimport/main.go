@@ -17,21 +17,12 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/pacerhq/pacer/examples/internal/demo"
 )
 
-func main() {
-	cfg := parseFlags()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	demo.Finish(Run(ctx, cfg, os.Stdout))
-}
+func main() { demo.Main(Run, parseFlags()) }
 
 func parseFlags() Config {
 	var c Config

@@ -11,16 +11,14 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/pacerhq/pacer/examples/internal/demo"
 )
 
-func main() {
+func main() { demo.Main(Run, parseFlags()) }
+
+func parseFlags() Config {
 	var cfg Config
 	flag.IntVar(&cfg.Campaigns, "campaigns", 5, "campaigns in the embedded API")
 	flag.IntVar(&cfg.Leads, "leads", 50, "leads to add")
@@ -32,8 +30,5 @@ func main() {
 	flag.StringVar(&cfg.URL, "url", "", "base URL of a real API of the same shape (default: the embedded one)")
 	flag.StringVar(&cfg.Key, "key", "", "real API: API key")
 	flag.Parse()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	demo.Finish(Run(ctx, cfg, os.Stdout))
+	return cfg
 }

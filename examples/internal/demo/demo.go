@@ -1,7 +1,7 @@
 // Package demo holds what the example journeys share: an embedded pacertest
 // API on a scaled clock, a stopwatch for virtual and real time, totals over a
-// Transport's Stats, the theoretical minimum time of a run, and a periodic
-// reporter.
+// Transport's Stats, the theoretical minimum time of a run, a periodic
+// reporter, and the signal handling and exit status of a journey's main.
 //
 // Everything in this package is safe for concurrent use by multiple
 // goroutines.
