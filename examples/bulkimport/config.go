@@ -28,12 +28,9 @@ type Config struct {
 	// clock runs; 0 picks one so that the run takes about targetReal.
 	Scale float64
 
-	// URL, when set, is a real API to import into instead of the embedded
-	// server; Path is the create (or bulk) endpoint under it, Key the API
-	// key sent in KeyHeader, and Limit per Window the documented limit.
-	URL, Path, Key, KeyHeader string
-	Limit                     int
-	Window                    time.Duration
+	// Real, when its URL is set, is a real API to import into instead of
+	// the embedded server; its Path is the create (or bulk) endpoint.
+	demo.Real
 }
 
 // targetReal is how long, in real time, a default embedded run should take.
@@ -79,7 +76,7 @@ func (c *Config) requests() int {
 // api starts the embedded server, or describes the real API.
 func (c *Config) api() demo.API {
 	if c.URL != "" {
-		return demo.RealAPI(c.URL, c.Path, c.Key, c.KeyHeader, c.Limit, c.Window)
+		return c.Real.API()
 	}
 	cfg, path, name := pacertest.OrgMinuteAndIPSecond(), singlePath, "org"
 	limit, window := 100, time.Minute

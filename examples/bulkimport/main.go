@@ -31,12 +31,7 @@ func parseFlags() Config {
 	flag.IntVar(&c.Workers, "workers", 8, "concurrent requests")
 	flag.BoolVar(&c.ZeroConfig, "zero-config", false, "give the client no budget: learn the limit from response headers")
 	flag.Float64Var(&c.Scale, "scale", 0, "embedded server: times faster than real time the clock runs (0: finish in about 12 s)")
-	flag.StringVar(&c.URL, "url", "", "base URL of a real API (default: the embedded test server)")
-	flag.StringVar(&c.Path, "path", "", "real API: path of the create (or, with -bulk, bulk create) endpoint")
-	flag.StringVar(&c.Key, "key", "", "real API: API key")
-	flag.StringVar(&c.KeyHeader, "key-header", "X-API-Key", "real API: header that carries the key")
-	flag.IntVar(&c.Limit, "limit", 0, "real API: documented number of requests per window")
-	flag.DurationVar(&c.Window, "window", 0, "real API: documented window, e.g. 1m or 1h")
+	c.Real.DefineFlags(flag.CommandLine, "path of the create (or, with -bulk, bulk create) endpoint")
 	flag.Parse()
 	return c
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pacerhq/pacer/examples/internal/demo"
 	"github.com/pacerhq/pacer/pacertest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,7 +64,7 @@ func TestRunRealAPIModeUsesClientResults(t *testing.T) {
 	srv := pacertest.NewServer(pacertest.Config{Headers: pacertest.XRateLimitUnix})
 	defer srv.Close()
 	s, err := Run(context.Background(), Config{
-		Records: 40, URL: srv.URL, Path: "/items", Key: "k", Limit: 1000, Window: time.Minute,
+		Records: 40, Real: demo.Real{URL: srv.URL, Path: "/items", Key: "k", Limit: 1000, Window: time.Minute},
 	}, io.Discard)
 	require.NoError(t, err)
 	assert.False(t, s.Verified)
@@ -78,8 +79,8 @@ func TestRunRejectsIncompleteConfig(t *testing.T) {
 	for name, c := range map[string]Config{
 		"no records":         {},
 		"negative bulk":      {Records: 1, Bulk: -1},
-		"real API, no path":  {Records: 1, URL: "http://127.0.0.1:1", Limit: 1, Window: time.Second},
-		"real API, no limit": {Records: 1, URL: "http://127.0.0.1:1", Path: "/x"},
+		"real API, no path":  {Records: 1, Real: demo.Real{URL: "http://127.0.0.1:1", Limit: 1, Window: time.Second}},
+		"real API, no limit": {Records: 1, Real: demo.Real{URL: "http://127.0.0.1:1", Path: "/x"}},
 	} {
 		_, err := Run(context.Background(), c, io.Discard)
 		assert.Error(t, err, name)

@@ -38,12 +38,9 @@ type Config struct {
 	// targetReal.
 	Scale float64
 
-	// URL, when set, is a real API to deliver to instead of the embedded
-	// one: Path is the endpoint each event is posted to, Key the API key
-	// sent in KeyHeader, and Limit per Window the documented limit.
-	URL, Path, Key, KeyHeader string
-	Limit                     int
-	Window                    time.Duration
+	// Real, when its URL is set, is a real API to deliver to instead of
+	// the embedded one; its Path is the endpoint each event is posted to.
+	demo.Real
 
 	// OnReceive, when set, is called with the number of events accepted so
 	// far after each accepted event, before the sender gets its answer.
@@ -92,7 +89,7 @@ func (c *Config) validate() error {
 // api starts the embedded API, or describes the real one.
 func (c *Config) api() demo.API {
 	if c.URL != "" {
-		return demo.RealAPI(c.URL, c.Path, c.Key, c.KeyHeader, c.Limit, c.Window)
+		return c.Real.API()
 	}
 	limit, window := 100, time.Minute
 	scale := c.Scale

@@ -46,12 +46,7 @@ func parseFlags() Config {
 	flag.BoolVar(&c.Serve, "serve", false, "keep serving until interrupted instead of running the built-in load generator")
 	flag.IntVar(&c.Events, "events", 300, "events the load generator sends, at twice the limit")
 	flag.Float64Var(&c.Scale, "scale", 0, "embedded API: times faster than real time its clock runs (0: about 10 s for the burst)")
-	flag.StringVar(&c.URL, "url", "", "base URL of a real API to deliver to (default: the embedded test API)")
-	flag.StringVar(&c.Path, "path", "", "real API: endpoint each event is posted to")
-	flag.StringVar(&c.Key, "key", "", "real API: API key")
-	flag.StringVar(&c.KeyHeader, "key-header", "X-API-Key", "real API: header that carries the key")
-	flag.IntVar(&c.Limit, "limit", 0, "real API: documented number of requests per window")
-	flag.DurationVar(&c.Window, "window", 0, "real API: documented window, e.g. 1m")
+	c.Real.DefineFlags(flag.CommandLine, "endpoint each event is posted to")
 	flag.Parse()
 	return c
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pacerhq/pacer/examples/internal/demo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -84,7 +85,7 @@ func TestRunServeUntilCancelled(t *testing.T) {
 }
 
 func TestRunRejectsIncompleteRealAPI(t *testing.T) {
-	_, err := Run(context.Background(), Config{URL: "http://127.0.0.1:1"}, io.Discard)
+	_, err := Run(context.Background(), Config{Real: demo.Real{URL: "http://127.0.0.1:1"}}, io.Discard)
 	assert.Error(t, err)
 }
 

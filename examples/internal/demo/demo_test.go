@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"flag"
 	"net/http"
 	"sync"
 	"testing"
@@ -118,4 +119,19 @@ func TestEmbeddedAPIVerifiesCreates(t *testing.T) {
 
 	_, ok = RealAPI("http://127.0.0.1:1", "/x", "", "", 1, time.Second).Verify([]string{"x"})
 	assert.False(t, ok, "a real API's records cannot be checked")
+}
+
+func TestRealFlags(t *testing.T) {
+	var r Real
+	fs := flag.NewFlagSet("journey", flag.ContinueOnError)
+	r.DefineFlags(fs, "create endpoint")
+	require.NoError(t, fs.Parse([]string{"-url", "https://api.example.com", "-path", "/v1/leads",
+		"-key", "k", "-limit", "100", "-window", "1m"}))
+	assert.Equal(t, Real{URL: "https://api.example.com", Path: "/v1/leads", Key: "k", KeyHeader: "X-API-Key",
+		Limit: 100, Window: time.Minute}, r, "-key-header defaults to X-API-Key")
+	assert.Equal(t, "real API: create endpoint", fs.Lookup("path").Usage)
+
+	api := r.API()
+	assert.Nil(t, api.Server, "a real API")
+	assert.Equal(t, RealAPI("https://api.example.com", "/v1/leads", "k", "X-API-Key", 100, time.Minute), api)
 }
