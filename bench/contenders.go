@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -74,28 +75,24 @@ type clientCaller struct {
 }
 
 func (c clientCaller) do(ctx context.Context, req *http.Request) (int, error) {
-	r, err := replay(ctx, req)
+	resp, err := attempt(ctx, c.c, req)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := c.c.Do(r)
-	if err != nil {
-		return 0, err
-	}
-	drain(resp.Body)
 	return resp.StatusCode, nil
 }
 
 func (c clientCaller) close() { c.base.CloseIdleConnections() }
 
-func newPacerZero(e env) caller {
-	base := newBase()
-	return clientCaller{&http.Client{Transport: pacer.NewTransport(base, pacer.WithClock(e.clock))}, base}
-}
+func newPacerZero(e env) caller { return newPacer(e) }
 
-func newPacerConfigured(e env) caller {
+func newPacerConfigured(e env) caller { return newPacer(e, e.api.configured()...) }
+
+// newPacer is a contender that sends through a pacer transport with opts
+// and the server's clock (after opts).
+func newPacer(e env, opts ...pacer.Option) caller {
 	base := newBase()
-	opts := append(e.api.configured(), pacer.WithClock(e.clock))
+	opts = append(slices.Clip(opts), pacer.WithClock(e.clock))
 	return clientCaller{&http.Client{Transport: pacer.NewTransport(base, opts...)}, base}
 }
 
@@ -107,36 +104,30 @@ var errMaxRetries = errors.New("max retries exceeded")
 // 2^attempt seconds (1, 2, 4, 8); any other status or error ends the call.
 // It waits on the server's clock.
 type handLoop struct {
-	c     *http.Client
-	base  *http.Transport
-	clock pacertest.Clock
+	clientCaller // close releases its idle connections
+	clock        pacertest.Clock
 }
 
 const handAttempts = 5
 
 func newHandLoop(e env) caller {
 	base := newBase()
-	return handLoop{&http.Client{Transport: base}, base, e.clock}
+	return handLoop{clientCaller{&http.Client{Transport: base}, base}, e.clock}
 }
 
 func (h handLoop) do(ctx context.Context, req *http.Request) (int, error) {
-	for attempt := range handAttempts {
-		r, err := replay(ctx, req)
+	for n := range handAttempts {
+		resp, err := attempt(ctx, h.c, req)
 		if err != nil {
 			return 0, err
 		}
-		resp, err := h.c.Do(r)
-		if err != nil {
-			return 0, err
-		}
-		drain(resp.Body)
 		if resp.StatusCode != http.StatusTooManyRequests {
 			return resp.StatusCode, nil
 		}
-		if attempt == handAttempts-1 {
+		if n == handAttempts-1 {
 			break
 		}
-		wait := time.Duration(1<<attempt) * time.Second
+		wait := time.Duration(1<<n) * time.Second
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
 			wait = time.Duration(s) * time.Second
 		}
@@ -147,7 +138,21 @@ func (h handLoop) do(ctx context.Context, req *http.Request) (int, error) {
 	return http.StatusTooManyRequests, errMaxRetries
 }
 
-func (h handLoop) close() { h.base.CloseIdleConnections() }
+// attempt sends a fresh copy of req through c and drains and closes the
+// response body: the status and headers stay readable, the connection is
+// free for the next request.
+func attempt(ctx context.Context, c *http.Client, req *http.Request) (*http.Response, error) {
+	r, err := replay(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(r)
+	if err != nil {
+		return nil, err
+	}
+	drain(resp.Body)
+	return resp, nil
+}
 
 // replay returns a copy of req with a fresh body, for one more attempt.
 func replay(ctx context.Context, req *http.Request) (*http.Request, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,11 +41,7 @@ type overloadResult struct {
 // for lupitor) without and with its overload protection.
 func overloadContenders() []contender {
 	with := func(opts ...pacer.Option) func(env) caller {
-		return func(e env) caller {
-			base := newBase()
-			all := append(append(e.api.configured(), opts...), pacer.WithClock(e.clock))
-			return clientCaller{&http.Client{Transport: pacer.NewTransport(base, all...)}, base}
-		}
+		return func(e env) caller { return newPacer(e, append(e.api.configured(), opts...)...) }
 	}
 	budget := pacer.WithRetryBudget(pacer.RetryBudget{})
 	breaker := pacer.WithCircuitBreaker(pacer.Breaker{})
