@@ -38,10 +38,10 @@ func runSuite(p profile, want map[string]bool, log io.Writer) results {
 	r := results{profile: p, started: time.Now()}
 	on := func(w string) bool { return want == nil || want[w] }
 	if on("bulk") {
-		r.bulk = runBulks(p, log)
+		r.bulk = eachAPI(p, log, "bulk", p.bulk, runBulk)
 	}
 	if on("burst") {
-		r.burst = runBursts(p, log)
+		r.burst = eachAPI(p, log, "burst", p.burst, runBurst)
 	}
 	if on("mixed") {
 		r.mixed = each(p, log, "mixed", "campaigns", func(ct contender) mixedResult { return runMixed(ct, p.mixed) })
@@ -64,21 +64,13 @@ func runSuite(p profile, want map[string]bool, log io.Writer) results {
 	return r
 }
 
-func runBulks(p profile, log io.Writer) []bulkResult {
-	var out []bulkResult
+// eachAPI runs a workload for every API that specs sizes, in report order:
+// run(a, ct, specs[a.name]) for every contender ct, as each does.
+func eachAPI[S, R any](p profile, log io.Writer, workload string, specs map[string]S, run func(*api, contender, S) R) []R {
+	var out []R
 	for _, a := range apis() {
-		if spec, ok := p.bulk[a.name]; ok {
-			out = append(out, each(p, log, "bulk", a.name, func(ct contender) bulkResult { return runBulk(a, ct, spec) })...)
-		}
-	}
-	return out
-}
-
-func runBursts(p profile, log io.Writer) []burstResult {
-	var out []burstResult
-	for _, a := range apis() {
-		if spec, ok := p.burst[a.name]; ok {
-			out = append(out, each(p, log, "burst", a.name, func(ct contender) burstResult { return runBurst(a, ct, spec) })...)
+		if spec, ok := specs[a.name]; ok {
+			out = append(out, each(p, log, workload, a.name, func(ct contender) R { return run(a, ct, spec) })...)
 		}
 	}
 	return out
