@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"iter"
 	"runtime"
 	"strings"
 	"time"
@@ -80,11 +81,7 @@ func writeBulk(w io.Writer, r results) {
 		"minimum for the limits (see Method); *efficiency* = minimum / wall. *Sent*, *429s*, *lost* "+
 		"(never created) and *duplicated* (created twice) are counted by the server; *errors* are "+
 		"logical calls that returned an error or a non-2xx status.\n\n")
-	for _, a := range apis() {
-		rows := filter(r.bulk, func(b bulkResult) bool { return b.api == a.name })
-		if len(rows) == 0 {
-			continue
-		}
+	for a, rows := range byAPI(r.bulk, func(b bulkResult) string { return b.api }) {
 		spec := r.profile.bulk[a.name]
 		fmt.Fprintf(w, "### %s — %s\n\n%d creates to `POST %s`, clock ×%g.\n\n", a.name, a.summary, spec.n, a.create, spec.scale)
 		t := newTable("contender", "wall", "minimum", "efficiency", "sent", "429s", "lost", "duplicated", "errors")
@@ -112,11 +109,7 @@ func writeBurst(w io.Writer, r results) {
 		"one create call at its arrival (a goroutine per event, as a webhook handler would). "+
 		"Latency is virtual time from arrival to the call's successful answer; *failed* events ended "+
 		"in an error or a non-2xx status (or were still waiting when the run was cut).\n\n")
-	for _, a := range apis() {
-		rows := filter(r.burst, func(b burstResult) bool { return b.api == a.name })
-		if len(rows) == 0 {
-			continue
-		}
+	for a, rows := range byAPI(r.burst, func(b burstResult) string { return b.api }) {
 		spec := r.profile.burst[a.name]
 		fmt.Fprintf(w, "### %s — %d / %s; %s; clock ×%g\n\n", a.name, a.primary.Requests, a.primary.Window, spec, spec.scale)
 		t := newTable("contender", "events", "sent", "429s", "p50", "p99", "max", "failed", "lost", "duplicated")
@@ -223,4 +216,17 @@ func filter[T any](xs []T, keep func(T) bool) []T {
 		}
 	}
 	return out
+}
+
+// byAPI yields every API that has rows in rs, in report order, with those
+// rows in their order in rs; apiOf names the API of a row.
+func byAPI[T any](rs []T, apiOf func(T) string) iter.Seq2[*api, []T] {
+	return func(yield func(*api, []T) bool) {
+		for _, a := range apis() {
+			rows := filter(rs, func(x T) bool { return apiOf(x) == a.name })
+			if len(rows) > 0 && !yield(a, rows) {
+				return
+			}
+		}
+	}
 }
