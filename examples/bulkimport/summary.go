@@ -23,15 +23,11 @@ type Summary struct {
 	// is the first such failure.
 	Failed     int
 	FirstError error
-	// Lost is the number of records never created and Duplicated the number
-	// created more than once. With Verified they come from the embedded
-	// server's evidence; without it (a real API) from client-side results
-	// only: Lost = Failed, and duplicates cannot be seen from the client.
-	Lost, Duplicated int
-	Verified         bool
-	// MaxInWindow is the most requests the embedded server accepted in one
-	// window of its limit (0 for a real API).
-	MaxInWindow int
+	// Check holds the records lost and duplicated and the busiest window:
+	// from the embedded server's evidence, or for a real API from
+	// client-side results only (Lost = Failed; duplicates and windows
+	// cannot be seen from the client).
+	demo.Check
 	// Limit per Window is the API's limit; ZeroConfig tells whether the
 	// client was told about it.
 	Limit      int
@@ -62,28 +58,21 @@ func summarize(cfg Config, api demo.API, st pacer.Stats, results []outcome, batc
 		}
 	}
 	s.Failed = cfg.Records - acked
-	s.Lost = s.Failed
 	var all []string
 	for _, b := range batches {
 		all = append(all, ids(b)...)
 	}
-	if c, ok := api.Verify(all); ok {
-		s.Lost, s.Duplicated, s.MaxInWindow, s.Verified = c.Lost, c.Duplicated, c.MaxInWindow, true
-	}
+	s.Check = api.Verify(all, s.Failed)
 	return s
 }
 
 // Print writes the summary as a short table.
 func (s Summary) Print(w io.Writer) {
-	source := "client-side results only: the server's own records were not checked"
-	if s.Verified {
-		source = "from the server's evidence"
-	}
 	fmt.Fprintf(w, "records        %d in %d requests\n", s.Records, s.Requests)
 	fmt.Fprintf(w, "sent requests  %d (429s received: %d, retries: %d)\n", s.Sent, s.RateLimited, s.Retries)
-	fmt.Fprintf(w, "lost           %d (never created; %s)\n", s.Lost, source)
+	fmt.Fprintf(w, "lost           %d (never created; %s)\n", s.Lost, s.Source())
 	if s.Verified {
-		fmt.Fprintf(w, "duplicated     %d (created twice; %s)\n", s.Duplicated, source)
+		fmt.Fprintf(w, "duplicated     %d (created twice; %s)\n", s.Duplicated, s.Source())
 	} else {
 		fmt.Fprintf(w, "duplicated     not visible from the client (each create carried an Idempotency-Key)\n")
 	}

@@ -16,12 +16,11 @@ type Summary struct {
 	// delivery failed for good (FirstError is the first).
 	Received, Delivered, Failed int
 	FirstError                  error
-	// Lost is the number of received events never created at the API and
-	// Duplicated the number created more than once. With Verified they
-	// come from the embedded API's evidence; otherwise Lost is
-	// Received - Delivered and Duplicated cannot be seen from here.
-	Lost, Duplicated int
-	Verified         bool
+	// Check holds the received events never created at the API (Lost),
+	// those created more than once (Duplicated) and the busiest window
+	// (MaxInWindow): from the embedded API's evidence, or for a real API
+	// Lost = Received - Delivered and the rest cannot be seen from here.
+	demo.Check
 	// Refused is how many times POST /hook answered 503 for a full queue;
 	// PeakQueue the deepest the queue got; QueuedAtStop its depth when
 	// the relay was told to stop (the events the drain delivered).
@@ -29,10 +28,9 @@ type Summary struct {
 	// Generated is what the built-in load generator did (zero with Serve).
 	Generated loadResult
 	// Sent, RateLimited and Retries are the outbound transport's totals;
-	// MaxInWindow the most calls the embedded API accepted in one window
-	// of Limit per Window.
+	// Limit per Window is the API's documented limit.
 	Sent, RateLimited, Retries int64
-	MaxInWindow, Limit         int
+	Limit                      int
 	Window                     time.Duration
 	// ShutdownErr is an error from stopping the webhook server, if any.
 	ShutdownErr error
@@ -53,24 +51,17 @@ func summarize(qs queueStats, d *deliveries, st pacer.Stats, api demo.API, gen l
 	if len(failed) > 0 {
 		s.FirstError = failed[0]
 	}
-	s.Lost = s.Received - s.Delivered
-	if c, ok := api.Verify(qs.Received); ok {
-		s.Lost, s.Duplicated, s.MaxInWindow, s.Verified = c.Lost, c.Duplicated, c.MaxInWindow, true
-	}
+	s.Check = api.Verify(qs.Received, s.Received-s.Delivered)
 	return s
 }
 
 // Print writes the summary as a short table.
 func (s Summary) Print(w io.Writer) {
-	source := "client-side results only"
-	if s.Verified {
-		source = "from the API's evidence"
-	}
 	fmt.Fprintf(w, "received     %d events (503 \"queue full\" answers: %d, deepest queue: %d)\n", s.Received, s.Refused, s.PeakQueue)
 	fmt.Fprintf(w, "delivered    %d (%d drained after the stop signal)\n", s.Delivered, s.QueuedAtStop)
-	fmt.Fprintf(w, "lost         %d (received, never created; %s)\n", s.Lost, source)
+	fmt.Fprintf(w, "lost         %d (received, never created; %s)\n", s.Lost, s.Source())
 	if s.Verified {
-		fmt.Fprintf(w, "duplicated   %d (created twice; %s)\n", s.Duplicated, source)
+		fmt.Fprintf(w, "duplicated   %d (created twice; %s)\n", s.Duplicated, s.Source())
 	}
 	if s.Failed > 0 {
 		fmt.Fprintf(w, "failed       %d deliveries, first error: %v\n", s.Failed, s.FirstError)

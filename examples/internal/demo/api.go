@@ -99,24 +99,3 @@ func (a API) PostJSON(ctx context.Context, c *http.Client, v any, header http.He
 	}
 	return nil
 }
-
-// Check is what the embedded server saw of a run's creates.
-type Check struct {
-	// Lost is the number of ids never created, Duplicated the number of
-	// items created more than once.
-	Lost, Duplicated int
-	// MaxInWindow is the most requests accepted in one window of the
-	// documented limit.
-	MaxInWindow int
-}
-
-// Verify checks the ids against the embedded server's evidence. ok is
-// false for a real API, whose records cannot be seen from here.
-func (a API) Verify(ids []string) (c Check, ok bool) {
-	if a.Server == nil {
-		return Check{}, false
-	}
-	ev := a.Server.Evidence()
-	return Check{Lost: len(ev.Missing(ids)), Duplicated: len(ev.CreatedTwice),
-		MaxInWindow: ev.MaxInWindow(a.LimitName)}, true
-}

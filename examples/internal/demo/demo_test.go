@@ -113,12 +113,14 @@ func TestEmbeddedAPIVerifiesCreates(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr}
 	require.NoError(t, api.PostJSON(t.Context(), c, map[string]string{"id": "x"}, nil))
-	check, ok := api.Verify([]string{"x", "y"})
-	require.True(t, ok)
-	assert.Equal(t, Check{Lost: 1, Duplicated: 0, MaxInWindow: 1}, check)
+	check := api.Verify([]string{"x", "y"}, 0)
+	assert.Equal(t, Check{Lost: 1, Duplicated: 0, MaxInWindow: 1, Verified: true}, check,
+		"the server's evidence, not the client's count")
+	assert.Equal(t, "from the embedded API's evidence", check.Source())
 
-	_, ok = RealAPI("http://127.0.0.1:1", "/x", "", "", 1, time.Second).Verify([]string{"x"})
-	assert.False(t, ok, "a real API's records cannot be checked")
+	check = RealAPI("http://127.0.0.1:1", "/x", "", "", 1, time.Second).Verify([]string{"x", "y"}, 2)
+	assert.Equal(t, Check{Lost: 2}, check, "a real API's records cannot be checked")
+	assert.Equal(t, "client-side results only", check.Source())
 }
 
 func TestRealFlags(t *testing.T) {
