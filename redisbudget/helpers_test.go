@@ -70,6 +70,37 @@ func answered(at time.Time) pacer.Outcome {
 	return pacer.Outcome{Sent: true, At: at, Status: 200}
 }
 
+// unsent is the outcome of a request that never went out: its slot frees at once.
+var unsent = pacer.Outcome{Sent: false}
+
+// reserve calls Reserve with no deadline and requires a slot.
+func reserve(t *testing.T, s *Store, tk pacer.Ticket) pacer.Slot {
+	t.Helper()
+	slot, err := s.Reserve(context.Background(), tk)
+	require.NoError(t, err)
+	return slot
+}
+
+// taken returns a store of the env (with opts), a ticket for scope "s"
+// allowing one request a minute, and that request's slot, reserved and not
+// yet observed.
+func (e *env) taken(t *testing.T, opts ...Option) (*Store, pacer.Ticket, pacer.Slot) {
+	t.Helper()
+	s := e.store(opts...)
+	tk := ticket("s", per(1, time.Minute))
+	return s, tk, reserve(t, s, tk)
+}
+
+// sleeper runs Reserve in a goroutine, like reserveAsync, and returns once a
+// timer is pending on the env's clock: the waiter has been denied and sleeps,
+// so moving the clock now reaches it. Use it when no other timer is pending.
+func (e *env) sleeper(t *testing.T, ctx context.Context, s *Store, tk pacer.Ticket) <-chan result {
+	t.Helper()
+	c := reserveAsync(ctx, s, tk)
+	require.True(t, e.clock.WaitForTimers(1, 5*time.Second), "the waiter sleeps")
+	return c
+}
+
 // keysOfServer lists every key in Redis.
 func keysOfServer(t *testing.T, rdb *redis.Client) []string {
 	t.Helper()

@@ -90,21 +90,16 @@ func TestUnsentSlotFreesAtOnce(t *testing.T) {
 	tk := ticket("s", per(1, time.Minute))
 	slot := grant(t, s, tk)
 	deny(t, s, tk, time.Minute, whyInFlight)
-	s.Observe(slot, pacer.Outcome{Sent: false})
+	s.Observe(slot, unsent)
 	grant(t, s, tk)
 }
 
 func TestUnsentSlotWakesWaiter(t *testing.T) {
 	e := newEnv(t)
-	s := e.store()
-	tk := ticket("s", per(1, time.Minute))
-	slot, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
-
-	c := reserveAsync(context.Background(), s, tk)
-	require.True(t, e.clock.WaitForTimers(1, 5*time.Second), "the waiter sleeps")
+	s, tk, slot := e.taken(t)
+	c := e.sleeper(t, context.Background(), s, tk)
 	pending(t, c)
-	s.Observe(slot, pacer.Outcome{Sent: false}) // no clock movement needed
+	s.Observe(slot, unsent) // no clock movement needed
 	r := await(t, c)
 	require.NoError(t, r.err)
 	require.NotEqual(t, slot.ID, r.slot.ID)
@@ -112,14 +107,9 @@ func TestUnsentSlotWakesWaiter(t *testing.T) {
 
 func TestWaiterWakesWhenSlotFrees(t *testing.T) {
 	e := newEnv(t)
-	s := e.store()
-	tk := ticket("s", per(1, time.Minute))
-	slot, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
+	s, tk, slot := e.taken(t)
 	s.Observe(slot, answered(t0))
-
-	c := reserveAsync(context.Background(), s, tk)
-	require.True(t, e.clock.WaitForTimers(1, 5*time.Second))
+	c := e.sleeper(t, context.Background(), s, tk)
 	e.clock.Advance(time.Minute - time.Millisecond)
 	pending(t, c)
 	e.clock.Advance(time.Millisecond)
@@ -132,20 +122,17 @@ func TestLearnedLimitsShared(t *testing.T) {
 	tk := ticket("s", per(100, time.Minute))
 
 	t.Run("429 Retry-After blocks everyone", func(t *testing.T) {
-		slot := grant(t, a, tk)
-		a.Observe(slot, pacer.Outcome{Sent: true, At: t0, Status: 429, RetryAfter: 30 * time.Second})
+		a.Observe(grant(t, a, tk), tooMany(t0, 30*time.Second))
 		deny(t, b, tk, 30*time.Second, whyBlocked)
-		slot = grant(t, a, ticket("other", per(100, time.Minute))) // other scopes are not blocked
-		a.Observe(slot, pacer.Outcome{Sent: false})
+		slot := grant(t, a, ticket("other", per(100, time.Minute))) // other scopes are not blocked
+		a.Observe(slot, unsent)
 	})
 	t.Run("a block only grows", func(t *testing.T) {
-		a.Observe(pacer.Slot{Scope: "s", ID: redisSlotID("gone", windowsOf(tk.Budgets))},
-			pacer.Outcome{Sent: true, At: t0, Status: 429, RetryAfter: 10 * time.Second})
+		a.Observe(foreignSlot(tk, "gone"), tooMany(t0, 10*time.Second))
 		deny(t, b, tk, 30*time.Second, whyBlocked)
 	})
 	t.Run("0 remaining blocks until reset", func(t *testing.T) {
-		a.Observe(pacer.Slot{Scope: "s", ID: redisSlotID("gone", windowsOf(tk.Budgets))},
-			remaining(0, t0.Add(45*time.Second)))
+		a.Observe(foreignSlot(tk, "gone"), remaining(0, t0.Add(45*time.Second)))
 		deny(t, b, tk, 45*time.Second, whyBlocked)
 		e.clock.Set(t0.Add(45 * time.Second))
 		grant(t, b, tk)
@@ -155,6 +142,17 @@ func TestLearnedLimitsShared(t *testing.T) {
 func remaining(n int, reset time.Time) pacer.Outcome {
 	return pacer.Outcome{Sent: true, At: t0, Status: 200, HasRateLimit: true,
 		RateLimit: pacer.RateLimit{Limit: 10, Remaining: n, Reset: reset}}
+}
+
+// tooMany is a 429 answered at at, asking to retry after d.
+func tooMany(at time.Time, d time.Duration) pacer.Outcome {
+	return pacer.Outcome{Sent: true, At: at, Status: 429, RetryAfter: d}
+}
+
+// foreignSlot is a slot of tk's scope that member (another process) holds,
+// for observing an answer it got.
+func foreignSlot(tk pacer.Ticket, member string) pacer.Slot {
+	return pacer.Slot{Scope: tk.Scope, ID: redisSlotID(member, windowsOf(tk.Budgets))}
 }
 
 func TestLearnedCapCountsRequestsInFlight(t *testing.T) {
@@ -168,7 +166,7 @@ func TestLearnedCapCountsRequestsInFlight(t *testing.T) {
 	// the 2, so one more request may go before the reset.
 	grant(t, a, tk)
 	deny(t, b, tk, time.Minute, whyCapped)
-	b.Observe(y, pacer.Outcome{Sent: false}) // y never went out: its place is back
+	b.Observe(y, unsent) // y never went out: its place is back
 	z := grant(t, b, tk)
 	deny(t, a, tk, time.Minute, whyCapped)
 
@@ -192,8 +190,7 @@ func TestKeysExpireAndHoldNoScopeText(t *testing.T) {
 		e.clock.Advance(72 * time.Second) // paced: 50 per hour
 	}
 	grant(t, s, tk) // one left in flight
-	s.Observe(pacer.Slot{Scope: scope, ID: redisSlotID("x", windowsOf(tk.Budgets))},
-		pacer.Outcome{Sent: true, At: e.clock.Now(), Status: 429, RetryAfter: 2 * time.Hour})
+	s.Observe(foreignSlot(tk, "x"), tooMany(e.clock.Now(), 2*time.Hour))
 
 	ctx := context.Background()
 	all := keysOfServer(t, e.rdb)
@@ -214,77 +211,73 @@ func TestKeysExpireAndHoldNoScopeText(t *testing.T) {
 
 func TestReserveCancelConsumesNoSlot(t *testing.T) {
 	e := newEnv(t)
-	s := e.store()
-	tk := ticket("s", per(1, time.Minute))
-	first, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
-
+	s, tk, first := e.taken(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := reserveAsync(ctx, s, tk)
-	require.True(t, e.clock.WaitForTimers(1, 5*time.Second))
+	c := e.sleeper(t, ctx, s, tk)
 	cancel()
 	require.ErrorIs(t, await(t, c).err, context.Canceled)
 
-	s.Observe(first, pacer.Outcome{Sent: false})
+	s.Observe(first, unsent)
 	k := keysOf(DefaultPrefix, "s").window(ceilMicros(time.Minute))
 	require.Zero(t, e.rdb.ZCard(context.Background(), k).Val(), "nothing held")
 	grant(t, s, tk)
 
-	_, err = s.Reserve(ctx, tk) // an ended context takes nothing
+	_, err := s.Reserve(ctx, tk) // an ended context takes nothing
 	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestReserveFailsFastPastDeadline(t *testing.T) {
 	e := newEnv(t)
-	s := e.store()
-	tk := ticket("s", per(1, time.Minute))
-	slot, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
+	s, tk, slot := e.taken(t)
 	s.Observe(slot, answered(t0))
 
 	// A waiter with no deadline heads the queue...
-	head := reserveAsync(context.Background(), s, tk)
-	require.True(t, e.clock.WaitForTimers(1, 5*time.Second))
+	head := e.sleeper(t, context.Background(), s, tk)
 
-	// ...and one whose deadline comes before the next free slot gives up at once.
-	for _, name := range []string{"queued behind", "alone"} {
-		if name == "alone" {
-			e.clock.Advance(time.Minute)
-			require.NoError(t, await(t, head).err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		start := time.Now()
-		_, err := s.Reserve(ctx, tk)
-		cancel()
-		var rle *pacer.RateLimitError
-		require.ErrorAs(t, err, &rle, name)
-		require.ErrorIs(t, err, pacer.ErrRateLimited)
-		assert.Equal(t, "s", rle.Scope)
-		assert.False(t, rle.RetryAt.IsZero())
-		assert.Less(t, time.Since(start), 2*time.Second, "%s: fails at once", name)
-	}
+	// ...and one whose deadline comes before the next free slot gives up at once,
+	t.Run("queued behind", func(t *testing.T) { requireFailsFast(t, s, tk) })
+	// ...as does one alone, once the head has its slot.
+	e.clock.Advance(time.Minute)
+	require.NoError(t, await(t, head).err)
+	t.Run("alone", func(t *testing.T) { requireFailsFast(t, s, tk) })
+}
+
+// requireFailsFast checks that Reserve, with a deadline before the scope's
+// next free slot (a minute away on the manual clock, which does not move
+// meanwhile), returns a *pacer.RateLimitError at once. "At once" is judged
+// against the deadline: a Reserve that waited would end at it, 30 s in, so
+// the 10 s bound leaves a loaded machine ample room yet cannot be met by
+// waiting.
+func requireFailsFast(t *testing.T, s *Store, tk pacer.Ticket) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Reserve(ctx, tk)
+	assert.Less(t, time.Since(start), 10*time.Second, "fails at once")
+	require.NoError(t, ctx.Err(), "returned before the deadline")
+	var rle *pacer.RateLimitError
+	require.ErrorAs(t, err, &rle)
+	require.ErrorIs(t, err, pacer.ErrRateLimited)
+	assert.Equal(t, tk.Scope, rle.Scope)
+	assert.False(t, rle.RetryAt.IsZero())
 }
 
 func TestPriorityServedFirst(t *testing.T) {
 	e := newEnv(t)
-	s := e.store()
-	tk := ticket("s", per(1, time.Minute))
-	slot, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
-
-	low := reserveAsync(context.Background(), s, tk)
-	require.True(t, e.clock.WaitForTimers(1, 5*time.Second))
+	s, tk, slot := e.taken(t)
+	low := e.sleeper(t, context.Background(), s, tk)
 	hiTicket := tk
 	hiTicket.Priority = 5
 	high := reserveAsync(context.Background(), s, hiTicket)
 	require.Eventually(t, func() bool { return s.lookup("s").queued() == 2 && e.clock.Pending() >= 1 },
 		5*time.Second, time.Millisecond)
 
-	s.Observe(slot, pacer.Outcome{Sent: false})
+	s.Observe(slot, unsent)
 	r := await(t, high)
 	require.NoError(t, r.err)
 	pending(t, low)
-	s.Observe(r.slot, pacer.Outcome{Sent: false})
+	s.Observe(r.slot, unsent)
 	require.NoError(t, await(t, low).err)
 }
 
@@ -317,8 +310,7 @@ func TestUsage(t *testing.T) {
 	grant(t, b, tk)
 	o := remaining(7, t0.Add(time.Minute))
 	a.Observe(x, o)
-	_, err := a.Reserve(context.Background(), tk)
-	require.NoError(t, err)
+	reserve(t, a, tk)
 
 	u := a.Usage()
 	require.Len(t, u, 1)
@@ -350,17 +342,13 @@ func TestPaceShared(t *testing.T) {
 
 func TestQueueLimit(t *testing.T) {
 	e := newEnv(t)
-	s := e.store(WithQueueLimit(1))
-	tk := ticket("s", per(1, time.Minute))
-	_, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
+	s, tk, _ := e.taken(t, WithQueueLimit(1))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	head := reserveAsync(ctx, s, tk)
-	require.True(t, e.clock.WaitForTimers(1, 5*time.Second))
+	head := e.sleeper(t, ctx, s, tk)
 	second := reserveAsync(ctx, s, tk) // waits behind the head: the one allowed
 	require.Eventually(t, func() bool { return s.lookup("s").queued() == 2 }, 5*time.Second, time.Millisecond)
-	_, err = s.Reserve(ctx, tk)
+	_, err := s.Reserve(ctx, tk)
 	require.ErrorIs(t, err, pacer.ErrQueueFull)
 	cancel()
 	require.ErrorIs(t, await(t, head).err, context.Canceled)
@@ -371,7 +359,7 @@ func TestWithoutLearning(t *testing.T) {
 	e := newEnv(t)
 	s := e.store(WithoutLearning())
 	tk := ticket("s", per(10, time.Minute))
-	s.Observe(grant(t, s, tk), pacer.Outcome{Sent: true, At: t0, Status: 429, RetryAfter: time.Hour})
+	s.Observe(grant(t, s, tk), tooMany(t0, time.Hour))
 	grant(t, s, tk)
 }
 
@@ -379,13 +367,11 @@ func TestIdleScopesForgotten(t *testing.T) {
 	e := newEnv(t)
 	s := e.store()
 	for _, name := range []string{"a", "b"} {
-		_, err := s.Reserve(context.Background(), ticket(name, per(10, time.Minute)))
-		require.NoError(t, err)
+		reserve(t, s, ticket(name, per(10, time.Minute)))
 	}
 	require.Len(t, s.Usage(), 2)
 	e.clock.Advance(idleScopeTTL + time.Second)
-	_, err := s.Reserve(context.Background(), ticket("b", per(10, time.Minute)))
-	require.NoError(t, err)
+	reserve(t, s, ticket("b", per(10, time.Minute)))
 	u := s.Usage()
 	require.Len(t, u, 1)
 	require.Equal(t, "b", u[0].Scope)
