@@ -37,88 +37,55 @@ func targets(r results) []target {
 // no429 checks that contender got no 429 in any bulk or burst run on the
 // APIs that pass the filter.
 func no429(r results, contender string, filter func(*api) bool, goal string) target {
-	t := target{goal: goal, met: true}
-	var parts []string
-	check := func(kind, apiName, name string, rejected int) {
-		if name != contender || !filter(apiByName(apiName)) {
-			return
-		}
-		t.applies = true
-		parts = append(parts, fmt.Sprintf("%s %s %d", kind, apiName, rejected))
-		if rejected > 0 {
-			t.met = false
+	t := newTally(goal)
+	for _, l := range limitRuns(r) {
+		if l.contender == contender && filter(apiByName(l.api)) {
+			t.add(l.rejected > 0, "%s %s %d", l.kind, l.api, l.rejected)
 		}
 	}
-	for _, b := range r.bulk {
-		check("bulk", b.api, b.contender, b.rejected)
-	}
-	for _, b := range r.burst {
-		check("burst", b.api, b.contender, b.rejected)
-	}
-	t.measured = "429s: " + strings.Join(parts, ", ")
-	return t
+	res := t.result(", ")
+	res.measured = "429s: " + res.measured
+	return res
 }
 
 // headerless429 checks zero-config pacer's 429s on the APIs without
 // headers: at most 2% of the requests sent.
 func headerless429(r results) target {
-	t := target{goal: "bulk and burst: zero-config pacer 429s ≤ 2% of requests sent on the header-less preset", met: true}
-	var parts []string
-	check := func(kind, apiName, name string, rejected, sent int) {
-		if name != pacerZero || apiByName(apiName).headers {
-			return
-		}
-		t.applies = true
-		parts = append(parts, fmt.Sprintf("%s %s %d of %d (%s)", kind, apiName, rejected, sent, pct(rejected, sent)))
-		if float64(rejected) > 0.02*float64(sent) {
-			t.met = false
+	t := newTally("bulk and burst: zero-config pacer 429s ≤ 2% of requests sent on the header-less preset")
+	for _, l := range limitRuns(r) {
+		if l.contender == pacerZero && !apiByName(l.api).headers {
+			t.add(float64(l.rejected) > 0.02*float64(l.sent),
+				"%s %s %d of %d (%s)", l.kind, l.api, l.rejected, l.sent, pct(l.rejected, l.sent))
 		}
 	}
-	for _, b := range r.bulk {
-		check("bulk", b.api, b.contender, b.rejected, b.sent)
-	}
-	for _, b := range r.burst {
-		check("burst", b.api, b.contender, b.rejected, b.sent)
-	}
-	t.measured = strings.Join(parts, ", ")
-	return t
+	return t.result(", ")
 }
 
 func efficiency(r results) target {
-	t := target{goal: "bulk: configured pacer efficiency ≥ 0.97 of the theoretical minimum on every preset", met: true}
-	var parts []string
+	t := newTally("bulk: configured pacer efficiency ≥ 0.97 of the theoretical minimum on every preset")
 	for _, b := range r.bulk {
-		if b.contender != pacerConfigured {
-			continue
-		}
-		t.applies = true
-		if b.lost > 0 {
-			parts = append(parts, fmt.Sprintf("%s – (%d lost)", b.api, b.lost))
-			t.met = false
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s %s", b.api, f3(b.efficiency())))
-		if b.efficiency() < 0.97 {
-			t.met = false
+		switch {
+		case b.contender != pacerConfigured:
+		case b.lost > 0:
+			t.add(true, "%s – (%d lost)", b.api, b.lost)
+		default:
+			t.add(b.efficiency() < 0.97, "%s %s", b.api, f3(b.efficiency()))
 		}
 	}
-	t.measured = strings.Join(parts, ", ")
-	return t
+	return t.result(", ")
 }
 
 // nothingLost checks that neither pacer contender lost or duplicated an
 // item in any run.
 func nothingLost(r results) target {
-	t := target{goal: "0 lost and 0 duplicated items for pacer in every run, faults included", met: true}
-	var bad []string
+	t := newTally("0 lost and 0 duplicated items for pacer in every run, faults included")
 	note := func(where, name string, lost, dup int) {
 		if !strings.HasPrefix(name, "pacer") {
 			return
 		}
 		t.applies = true
 		if lost > 0 || dup > 0 {
-			t.met = false
-			bad = append(bad, fmt.Sprintf("%s, %s: %d lost, %d duplicated", where, name, lost, dup))
+			t.add(true, "%s, %s: %d lost, %d duplicated", where, name, lost, dup)
 		}
 	}
 	for _, b := range r.bulk {
@@ -133,11 +100,11 @@ func nothingLost(r results) target {
 	for _, o := range r.overload {
 		note("overload", o.contender, o.lost, o.dup)
 	}
-	t.measured = "none lost or duplicated"
-	if len(bad) > 0 {
-		t.measured = strings.Join(bad, "; ")
+	res := t.result("; ")
+	if len(t.parts) == 0 {
+		res.measured = "none lost or duplicated"
 	}
-	return t
+	return res
 }
 
 // mixedTarget checks that configured pacer's generous stream reaches 0.95
@@ -162,18 +129,55 @@ func mixedTarget(r results) target {
 // overheadTarget checks both pacer contenders' requests per second against
 // the bare transport's.
 func overheadTarget(r results) target {
-	t := target{goal: "overhead: pacer requests/s ≥ 0.90 of a bare http.Transport", met: true}
-	var parts []string
+	t := newTally("overhead: pacer requests/s ≥ 0.90 of a bare http.Transport")
 	for _, o := range r.overhead {
-		if o.contender != pacerZero && o.contender != pacerConfigured {
-			continue
-		}
-		t.applies = true
-		parts = append(parts, fmt.Sprintf("%s %s", o.contender, f2(o.ratio)))
-		if o.ratio < 0.90 {
-			t.met = false
+		if o.contender == pacerZero || o.contender == pacerConfigured {
+			t.add(o.ratio < 0.90, "%s %s", o.contender, f2(o.ratio))
 		}
 	}
-	t.measured = strings.Join(parts, ", ")
-	return t
+	return t.result(", ")
+}
+
+// tally builds a target from the runs it is judged on: every run it adds
+// makes the target apply and adds a figure to what it measured; a run that
+// misses the goal fails the target. A tally starts met.
+type tally struct {
+	target
+	parts []string // the figures, in the order added
+}
+
+func newTally(goal string) *tally { return &tally{target: target{goal: goal, met: true}} }
+
+// add records one run: its figure, formatted as by fmt.Sprintf, and miss
+// when the run misses the goal.
+func (t *tally) add(miss bool, format string, args ...any) {
+	t.applies = true
+	t.parts = append(t.parts, fmt.Sprintf(format, args...))
+	if miss {
+		t.met = false
+	}
+}
+
+// result returns the target, measured as the figures joined by sep.
+func (t *tally) result(sep string) target {
+	t.measured = strings.Join(t.parts, sep)
+	return t.target
+}
+
+// limitRun is one bulk or burst run, as the 429 targets judge it.
+type limitRun struct {
+	kind, api, contender string
+	rejected, sent       int
+}
+
+// limitRuns returns the bulk runs of r, then its burst runs.
+func limitRuns(r results) []limitRun {
+	var out []limitRun
+	for _, b := range r.bulk {
+		out = append(out, limitRun{"bulk", b.api, b.contender, b.rejected, b.sent})
+	}
+	for _, b := range r.burst {
+		out = append(out, limitRun{"burst", b.api, b.contender, b.rejected, b.sent})
+	}
+	return out
 }
