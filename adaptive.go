@@ -114,10 +114,9 @@ func (a *aimd) observe(mode AdaptiveMode, granted time.Time, o Outcome, at time.
 }
 
 // cut lowers the allowed rate to adaptiveBeta times the rate the scope was
-// sending at (at most the allowed rate), activating adaptive mode. A scope
-// refused through a whole window (its probes refused while it holds back)
-// ends at the floor and climbs back slowly: fewer 429s, at the price of a
-// slow start once the server takes requests again.
+// sending at (at most the allowed rate), activating adaptive mode. The
+// probes of a scope refused through a whole window do not cut (see
+// bareHold.probe); the lockout's end sets the rate instead (resume).
 func (a *aimd) cut(now time.Time) {
 	base := a.meter.at(now)
 	if a.active && (base <= 0 || base > a.rate()) {
@@ -130,6 +129,23 @@ func (a *aimd) cut(now time.Time) {
 	a.lastCut = now
 	a.set(now, max(adaptiveFloor, adaptiveBeta*base))
 	a.active = true
+}
+
+// resume caps the allowed rate at r, the rate the server sustained over
+// the run of successes and the lockout that ended it (see bareHold): after
+// a whole window refused, the rate cut at the first 429 of the burst is far
+// above what the window lets through, and a backlog sent at it would be
+// refused again. The climb restarts from there.
+func (a *aimd) resume(now time.Time, r float64) {
+	if !a.active {
+		return
+	}
+	r = max(adaptiveFloor, r)
+	a.ceiling = r
+	a.step = (1 - adaptiveBeta) * r / adaptiveRun
+	a.successes = 0
+	a.lastRaise = now
+	a.set(now, r)
 }
 
 // raise adds the step to the allowed rate after a success; AdaptiveAuto

@@ -206,6 +206,12 @@ func TestAdaptiveGatesStore(t *testing.T) {
 // unknown limit that answer only a bare 429: after the first burst (every
 // request in flight when the first 429 comes back is refused too), the
 // scope settles under the limit with at most 2% of 429s.
+//
+// When the first burst spends a whole window (a limit per minute), the
+// scope is refused until the window slides: the probes refused in between
+// must not drag the rate to its floor, and the rate measured over the
+// burst and the lockout resumes (see bareHold.taken). The rate then climbs
+// between such lockouts, which bound what is sent: most is higher there.
 func TestSimAdaptiveSettles(t *testing.T) {
 	for _, c := range []struct {
 		limit   int
@@ -213,15 +219,19 @@ func TestSimAdaptiveSettles(t *testing.T) {
 		workers int
 		run     time.Duration
 		least   float64 // the least accepted rate, as a fraction of the limit
+		most    float64 // the highest final adaptive rate, as a fraction of the limit
 	}{
-		{10, time.Second, 8, 10 * time.Minute, 0.6},
-		{50, time.Second, 16, 3 * time.Minute, 0.6},
-		{2, time.Second, 4, 20 * time.Minute, 0.6},
-		{100, time.Minute, 8, 20 * time.Minute, 0.6},
+		{10, time.Second, 8, 10 * time.Minute, 0.6, 1.5},
+		{50, time.Second, 16, 3 * time.Minute, 0.6, 1.5},
+		{2, time.Second, 4, 20 * time.Minute, 0.6, 1.5},
+		{100, time.Minute, 8, 20 * time.Minute, 0.8, 1.5},
 		// A backlog far beyond the limit: the first burst costs one 429 per
 		// request in flight, but the backlog is never let out all at once
-		// again; the climb back from the floor is slow.
-		{100, 10 * time.Second, 300, 10 * time.Minute, 0.5},
+		// again.
+		{100, 10 * time.Second, 300, 10 * time.Minute, 0.75, 1.5},
+		// Whole-window lockouts (the 6000-per-5-minutes API, scaled).
+		{600, time.Minute, 8, 10 * time.Minute, 0.8, 3},
+		{600, time.Minute, 64, 10 * time.Minute, 0.8, 3},
 	} {
 		h := newHarness(t)
 		srv := &simServer{limit: c.limit, window: c.window}
@@ -238,6 +248,39 @@ func TestSimAdaptiveSettles(t *testing.T) {
 			100*float64(refused)/float64(sent), 2*c.window, accepted, h.st.Usage()[0].AdaptiveRate)
 		assert.LessOrEqual(t, float64(refused), 0.02*float64(sent), "429s within 2%% of sends once settled")
 		assert.Greater(t, accepted, c.least*limit, "settles not far under the limit")
-		assert.Less(t, h.st.Usage()[0].AdaptiveRate, 1.5*limit, "and not far above it")
+		assert.Less(t, h.st.Usage()[0].AdaptiveRate, c.most*limit, "and not far above it")
 	}
+}
+
+func TestAdaptiveResumesAfterLockout(t *testing.T) {
+	// Five successes from t0, then a bare 429 at t1: the scope is cut and
+	// held. The probe at t2 is refused too (the window is still full): the
+	// hold doubles, and the rate stays where the burst's 429 cut it. The
+	// probe at t4 is taken: five successes over the 4 s since the run began
+	// is what the server's window sustained, and the scope resumes at it.
+	h := newHarness(t)
+	tk := Ticket{Scope: "api"}
+	bare := Outcome{Status: 429}
+	rate := func() float64 { return h.st.Usage()[0].AdaptiveRate }
+	h.run(tk, []step{
+		{at: t0, grant: "a"}, {at: t0, answer: "a"}, // the first answer: no headers
+		{at: t0, grant: "b"}, {at: t0, grant: "c"}, {at: t0, grant: "d"}, {at: t0, grant: "e"},
+		{at: t1, answer: "b"}, {at: t1, answer: "c"}, {at: t1, answer: "d"}, {at: t1, answer: "e"},
+		{at: t1, grant: "f"},
+		{at: t1, answer: "f", o: bare},
+		{at: t1, deny: true, next: t2},
+	})
+	cut := rate()
+	require.Positive(t, cut)
+	h.run(tk, []step{
+		{at: t2, grant: "probe1"},
+		{at: t2, answer: "probe1", o: bare},
+		{at: t2, deny: true, next: t4},
+	})
+	assert.InDelta(t, cut, rate(), 1e-9, "a refused probe does not cut")
+	h.run(tk, []step{
+		{at: t4, grant: "probe2"},
+		{at: t4, answer: "probe2"},
+	})
+	assert.InDelta(t, 5.0/4, rate(), 1e-9, "five successes in the 4 s of the run and its lockout")
 }

@@ -27,6 +27,13 @@ type bareHold struct {
 	until   time.Time     // no grant before it
 	next    time.Duration // the current hold's length
 	probing bool          // after a hold: one request at a time
+	// The run of successes before the current hold: from runStart, runOK
+	// of them. When a probe is taken again, runOK over the time since
+	// runStart is the rate the server sustained, window and lockout
+	// included; resume holds it for adaptive mode.
+	runStart time.Time
+	runOK    int
+	resume   float64 // requests per second; 0 when none is pending
 }
 
 // observe learns from the answer to a request granted at granted.
@@ -34,10 +41,11 @@ func (b *bareHold) observe(o Outcome, granted, at time.Time) {
 	if !o.Sent || o.Status == 0 || o.Status >= 500 {
 		return // says nothing about the limit
 	}
-	if o.Status != http.StatusTooManyRequests || o.HasRateLimit || o.RetryAfter > 0 {
-		if o.Status != http.StatusTooManyRequests {
-			*b = bareHold{} // the server takes requests again
-		}
+	if o.Status != http.StatusTooManyRequests {
+		b.taken(granted, at)
+		return
+	}
+	if o.HasRateLimit || o.RetryAfter > 0 {
 		return
 	}
 	switch {
@@ -49,6 +57,44 @@ func (b *bareHold) observe(o Outcome, granted, at time.Time) {
 		return // one of the burst that caused the current hold
 	}
 	b.until, b.probing = at.Add(b.next), true
+}
+
+// taken records an answer other than 429, at at, to a request granted at
+// granted: the server takes requests again, and the hold ends. A request
+// sent before the hold began counts in the run of successes. A probe that
+// ends a hold in which probes were refused ends a lockout: the server
+// refused the scope for the rest of its window, and the run's successes
+// over the time since the run began (lockout included) are the rate that
+// window sustains, which resume offers to adaptive mode.
+func (b *bareHold) taken(granted, at time.Time) {
+	run := *b
+	if b.next > 0 && !granted.Before(b.until) {
+		run = bareHold{runStart: at}
+		if span := at.Sub(b.runStart).Seconds(); b.next > bareHoldMin && b.runOK > 0 && span > 0 {
+			run.resume = float64(b.runOK) / span
+		}
+	}
+	if run.runOK == 0 {
+		run.runStart = at
+	}
+	*b = bareHold{runStart: run.runStart, runOK: run.runOK + 1, resume: run.resume}
+}
+
+// takeResume returns the rate measured when the latest hold ended, once; 0
+// if none is pending.
+func (b *bareHold) takeResume() float64 {
+	r := b.resume
+	b.resume = 0
+	return r
+}
+
+// probe reports whether a request granted at granted was a probe: sent once
+// a hold was over. Its refusal says the server's window is still full, not
+// that the scope sends too fast: the hold grows, and adaptive mode must not
+// cut the rate for it (a lockout of a whole window would otherwise leave the
+// rate at its floor when the server takes requests again).
+func (b *bareHold) probe(granted time.Time) bool {
+	return b.next > 0 && !granted.Before(b.until)
 }
 
 // gate adds the hold to g.

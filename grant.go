@@ -1,6 +1,7 @@
 package pacer
 
 import (
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,8 +150,14 @@ func (s *memScope) release(sl Slot, o Outcome, st *MemoryStore) {
 			s.windows[i].release(at)
 		}
 	}
+	probe := s.learned.bare.probe(sl.Granted)
 	s.learned.observe(sl.Mark, o, sl.Granted, at)
-	s.adaptive.observe(st.Adaptive, sl.Granted, o, at, s.queue.Len())
+	if !probe || o.Status != http.StatusTooManyRequests {
+		s.adaptive.observe(st.Adaptive, sl.Granted, o, at, s.queue.Len())
+	}
+	if r := s.learned.bare.takeResume(); r > 0 {
+		s.adaptive.resume(at, r)
+	}
 	s.queue.wakeHead()
 }
 
