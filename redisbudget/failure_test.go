@@ -23,12 +23,17 @@ const (
 	callBound = testTimeout + 400*time.Millisecond
 )
 
+// fragileStore returns a store of the env that gives each Redis call
+// testTimeout and, after a failure, skips Redis for an hour, with opts.
+func (e *env) fragileStore(opts ...Option) *Store {
+	return e.store(append([]Option{WithTimeout(testTimeout), WithRetryInterval(time.Hour)}, opts...)...)
+}
+
 func TestFailClosed(t *testing.T) {
 	e := newEnv(t)
-	s := e.store(WithTimeout(testTimeout), WithRetryInterval(time.Hour))
+	s := e.fragileStore()
 	tk := ticket("s", per(10, time.Minute))
-	slot, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
+	slot := reserve(t, s, tk)
 	e.redis.kill()
 
 	for _, name := range []string{"first call finds Redis gone", "later calls skip Redis"} {
@@ -48,12 +53,11 @@ func TestFailClosed(t *testing.T) {
 
 func TestFailOpenServesFromMemory(t *testing.T) {
 	e := newEnv(t)
-	s := e.store(WithTimeout(testTimeout), WithRetryInterval(time.Hour), FailOpen())
+	s := e.fragileStore(FailOpen())
 	tk := ticket("s", per(1, time.Minute))
 	e.redis.kill()
 
-	slot, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
+	slot := reserve(t, s, tk)
 	assert.True(t, strings.HasPrefix(slot.ID, fallbackTag), "granted by the fallback: %q", slot.ID)
 
 	// The fallback keeps the same budget: the next slot frees a minute after
@@ -61,7 +65,7 @@ func TestFailOpenServesFromMemory(t *testing.T) {
 	s.Observe(slot, answered(t0))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err = s.Reserve(ctx, tk)
+	_, err := s.Reserve(ctx, tk)
 	require.ErrorIs(t, err, pacer.ErrRateLimited)
 
 	e.clock.Advance(time.Minute)
@@ -72,14 +76,13 @@ func TestFailOpenServesFromMemory(t *testing.T) {
 func TestFallbackSlotObservedByFallback(t *testing.T) {
 	e := newEnv(t)
 	mem := &pacer.MemoryStore{Clock: e.clock}
-	s := e.store(WithTimeout(testTimeout), WithRetryInterval(time.Hour), WithFallback(mem))
+	s := e.fragileStore(WithFallback(mem))
 	tk := ticket("s", per(1, time.Minute))
 	e.redis.kill()
-	slot, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
+	slot := reserve(t, s, tk)
 	require.Equal(t, 1, mem.Usage()[0].InFlight)
 	require.Equal(t, mem.Usage(), s.Usage(), "while Redis is down, Usage is the fallback's")
-	s.Observe(slot, pacer.Outcome{Sent: false})
+	s.Observe(slot, unsent)
 	require.Equal(t, 0, mem.Usage()[0].InFlight, "the fallback got its slot back")
 }
 
@@ -91,8 +94,7 @@ func TestStuckRedisNeverHangs(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: r.addr(), ReadTimeout: 2 * time.Second, MaxRetries: -1})
 	s := New(rdb, WithTimeout(testTimeout), WithRetryInterval(time.Millisecond))
 	tk := ticket("s", per(10, time.Minute))
-	_, err := s.Reserve(context.Background(), tk)
-	require.NoError(t, err)
+	reserve(t, s, tk)
 
 	require.NoError(t, r.cmd.Process.Signal(syscall.SIGSTOP))
 	for range 3 {
