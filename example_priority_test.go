@@ -17,10 +17,15 @@ import (
 func ExampleContextWithPriority() {
 	var mu sync.Mutex
 	var order []string
+	started, release := make(chan struct{}), make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		order = append(order, r.URL.Path)
 		mu.Unlock()
+		if r.URL.Path == "/first" { // answered once the others are queued
+			close(started)
+			<-release
+		}
 	}))
 	defer srv.Close()
 
@@ -39,8 +44,9 @@ func ExampleContextWithPriority() {
 		}
 	}
 
-	get(context.Background(), "/first") // uses this minute's slot
 	var wg sync.WaitGroup
+	wg.Go(func() { get(context.Background(), "/first") }) // takes this minute's slot
+	<-started
 	for i := range 3 {
 		wg.Go(func() {
 			get(pacer.ContextWithPriority(context.Background(), pacer.PriorityBulk), fmt.Sprint("/bulk-", i))
@@ -50,6 +56,8 @@ func ExampleContextWithPriority() {
 	wg.Go(func() {
 		get(pacer.ContextWithPriority(context.Background(), pacer.PriorityInteractive), "/interactive")
 	})
+	queued(4)
+	close(release)
 	wg.Wait()
 
 	fmt.Println(order)
