@@ -73,15 +73,25 @@ func runBulk(a *api, ct contender, spec bulkSpec) bulkResult {
 // createAll creates every id once through s's caller with 8 workers and
 // returns how many calls failed.
 func createAll(ctx context.Context, s *session, ids []string) int {
-	next := make(chan string)
 	var failed atomic.Int64
+	byWorkers(ids, func(id string) {
+		if !ok(s.caller.do(ctx, s.createRequest(id))) {
+			failed.Add(1)
+		}
+	})
+	return int(failed.Load())
+}
+
+// byWorkers calls f once for every id, from 8 worker goroutines that take
+// the ids in order, and returns when every call has returned. f must be safe
+// for concurrent use.
+func byWorkers(ids []string, f func(id string)) {
+	next := make(chan string)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for id := range next {
-				if !ok(s.caller.do(ctx, s.createRequest(id))) {
-					failed.Add(1)
-				}
+				f(id)
 			}
 		})
 	}
@@ -90,7 +100,6 @@ func createAll(ctx context.Context, s *session, ids []string) int {
 	}
 	close(next)
 	wg.Wait()
-	return int(failed.Load())
 }
 
 func longestWindow(limits []pacertest.Limit) time.Duration {

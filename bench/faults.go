@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 
 	"github.com/pacerhq/pacer/pacertest"
@@ -54,22 +53,11 @@ func runFaults(sc faultScenario, ct contender, spec faultsSpec) faultsResult {
 
 	ids := itemIDs("fault", spec.n)
 	var calls, failures atomic.Int64
-	next := make(chan string)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for id := range next {
-				c, f := createConfirmed(context.Background(), s, id)
-				calls.Add(int64(c))
-				failures.Add(int64(f))
-			}
-		})
-	}
-	for _, id := range ids {
-		next <- id
-	}
-	close(next)
-	wg.Wait()
+	byWorkers(ids, func(id string) {
+		c, f := createConfirmed(context.Background(), s, id)
+		calls.Add(int64(c))
+		failures.Add(int64(f))
+	})
 
 	ev := s.srv.Evidence()
 	return faultsResult{
