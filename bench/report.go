@@ -26,23 +26,20 @@ func writeReport(w io.Writer, r results, command, analysis string) {
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	writeTargets(w, r)
 	fmt.Fprint(w, methodText)
-	if len(r.bulk) > 0 {
-		writeBulk(w, r)
-	}
-	if len(r.burst) > 0 {
-		writeBurst(w, r)
-	}
-	if len(r.mixed) > 0 {
-		writeMixed(w, r)
-	}
-	if len(r.overhead) > 0 {
-		writeOverhead(w, r)
-	}
-	if len(r.faults) > 0 {
-		writeFaults(w, r)
-	}
-	if len(r.overload) > 0 {
-		writeOverload(w, r)
+	for _, s := range []struct {
+		rows  int // results of the workload; no section without any
+		write func(io.Writer, results)
+	}{
+		{len(r.bulk), writeBulk},
+		{len(r.burst), writeBurst},
+		{len(r.mixed), writeMixed},
+		{len(r.overhead), writeOverhead},
+		{len(r.faults), writeFaults},
+		{len(r.overload), writeOverload},
+	} {
+		if s.rows > 0 {
+			s.write(w, r)
+		}
 	}
 	fmt.Fprintf(w, "## Analysis\n\n%s\n%s\n%s\n", analysisBegin, strings.TrimSpace(analysis), analysisEnd)
 }
