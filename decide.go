@@ -2,7 +2,9 @@ package pacer
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -10,11 +12,18 @@ import (
 // and, if so, after which wait (stored in c.wait). When it stops on a 429 it
 // returns a *RateLimitError (unless WithRateLimitResponses); on other
 // statuses the caller gets the last response, and after a transport error
-// that error.
+// that error, as an *OutcomeUnknownError when the request may have been
+// acted on and could not be repeated safely.
 func (c *call) decide(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if err != nil {
-		if ctx.Err() != nil || !errorRetryable(c.req, err) {
+		if ctx.Err() != nil {
 			return false, nil
+		}
+		switch classifyError(err, c.repeatable) {
+		case errorFinal:
+			return false, nil
+		case errorUnsafe:
+			return false, c.outcomeUnknown(err)
 		}
 		return c.schedule(ctx, resp, c.backoff(), false)
 	}
@@ -77,6 +86,16 @@ func (c *call) rateLimitError(wait time.Duration, cause error) *RateLimitError {
 		RateLimit:  c.last.RateLimit,
 		Err:        cause,
 	}
+}
+
+// outcomeUnknown is the error of a request sent, cut off before its answer,
+// and not repeatable.
+func (c *call) outcomeUnknown(err error) *OutcomeUnknownError {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &OutcomeUnknownError{Scope: c.ticket.Scope, Method: c.req.Method, Attempts: c.attempts, Err: err}
 }
 
 // gaveUp records a request that ended in an error.

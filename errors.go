@@ -25,6 +25,12 @@ var (
 	// ErrRetryBudgetExhausted means the scope's retry budget was empty, so a
 	// failed attempt was not retried.
 	ErrRetryBudgetExhausted = errors.New("pacer: retry budget exhausted")
+
+	// ErrOutcomeUnknown means a request reached the network and its
+	// connection failed before an answer, so the server may or may not have
+	// acted on it, and pacer did not retry it because repeating it could
+	// duplicate work. The error is an *OutcomeUnknownError.
+	ErrOutcomeUnknown = errors.New("pacer: outcome unknown")
 )
 
 // RateLimitError reports a request that was, or would have been, refused for
@@ -85,3 +91,32 @@ func (e *CircuitOpenError) Error() string {
 
 // Is reports whether target is ErrCircuitOpen.
 func (e *CircuitOpenError) Is(target error) bool { return target == ErrCircuitOpen }
+
+// OutcomeUnknownError reports a request that was sent and whose connection
+// failed before a response arrived, and that pacer did not retry because its
+// method is not idempotent and it carried no Idempotency-Key (see
+// WithIdempotencyKeys). The server may have acted on it: look the result up
+// before sending it again, or send it with an idempotency key. It matches
+// errors.Is(err, ErrOutcomeUnknown), and errors.Is/As reach the transport
+// error through it.
+type OutcomeUnknownError struct {
+	// Scope is the budget scope of the request (never a raw credential).
+	Scope string
+	// Method is the request's method.
+	Method string
+	// Attempts is how many attempts were sent, the failed one included.
+	Attempts int
+	// Err is the transport error of the last attempt.
+	Err error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("pacer: outcome unknown: %s sent (scope %s, %d attempts), connection failed before the answer, not retried: %v",
+		e.Method, e.Scope, e.Attempts, e.Err)
+}
+
+// Is reports whether target is ErrOutcomeUnknown.
+func (e *OutcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
+
+// Unwrap returns the transport error.
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -88,4 +89,36 @@ func ExampleRateLimitError() {
 		fmt.Println(errors.Is(err, pacer.ErrRateLimited), rle.StatusCode, rle.RetryAfter)
 	}
 	// Output: true 429 1h0m0s
+}
+
+// A create whose connection dies after it was sent is not retried (the
+// server may have acted on it): the caller gets ErrOutcomeUnknown and looks
+// the item up before creating it again. With WithIdempotencyKeys pacer
+// retries it itself, under one Idempotency-Key.
+func ExampleOutcomeUnknownError() {
+	var created atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet { // the lookup
+			fmt.Fprint(w, created.Load())
+			return
+		}
+		created.Add(1) // the create is done, then the connection drops
+		conn, _, _ := w.(http.Hijacker).Hijack()
+		conn.Close()
+	}))
+	defer srv.Close()
+
+	client := pacer.NewClient()
+	_, err := client.Post(srv.URL+"/items", "application/json", strings.NewReader(`{"id":"a"}`))
+	var oue *pacer.OutcomeUnknownError
+	if errors.As(err, &oue) {
+		fmt.Println(errors.Is(err, pacer.ErrOutcomeUnknown), oue.Method, oue.Attempts)
+		resp, _ := client.Get(srv.URL + "/items/a")
+		n, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println("created:", string(n))
+	}
+	// Output:
+	// true POST 1
+	// created: 1
 }

@@ -39,20 +39,29 @@ func mayRepeat(req *http.Request) bool {
 	return req.Header.Get(IdempotencyKeyHeader) != ""
 }
 
-// errorRetryable reports whether a transport error may be retried for req.
-// Errors that no retry can fix (bad certificates, pacer's own refusals, the
-// caller's context) are never retried. A request that never left the client
-// (the dial failed) is retried whatever its method; any other failure is
-// retried only when repeating cannot duplicate work, because the server may
-// have acted on the request before the connection died.
-func errorRetryable(req *http.Request, err error) bool {
-	if permanent(err) {
-		return false
+// errorKind is what a transport error allows.
+type errorKind int
+
+const (
+	errorFinal  errorKind = iota // no retry can fix it
+	errorRetry                   // a retry is safe
+	errorUnsafe                  // a retry could duplicate work
+)
+
+// classifyError says what a transport error of a request allows; repeatable
+// is mayRepeat of the request. Errors that no retry can fix (bad
+// certificates, pacer's own refusals, the caller's context) are final. A
+// request that never left the client (the dial failed) may be retried
+// whatever its method; after any other failure the server may have acted on
+// the request before the connection died, so only a repeatable request may.
+func classifyError(err error, repeatable bool) errorKind {
+	switch {
+	case permanent(err):
+		return errorFinal
+	case neverSent(err) || repeatable:
+		return errorRetry
 	}
-	if neverSent(err) {
-		return true
-	}
-	return mayRepeat(req)
+	return errorUnsafe
 }
 
 func permanent(err error) bool {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -162,8 +163,16 @@ func TestLostConnectionAfterSend(t *testing.T) {
 	t.Run("POST is not retried", func(t *testing.T) {
 		srv := newScript(t, hangUp, status(201, ""))
 		_, err := newTestClient(clocktest.NewInstant(time.Time{})).Post(srv.URL, "application/json", strings.NewReader("{}"))
-		require.Error(t, err)
+		require.ErrorIs(t, err, pacer.ErrOutcomeUnknown, "the caller learns the server may have acted")
 		assert.Equal(t, int64(1), srv.hits.Load(), "a retry could create a duplicate")
+		var oue *pacer.OutcomeUnknownError
+		require.ErrorAs(t, err, &oue)
+		assert.Equal(t, http.MethodPost, oue.Method)
+		assert.Equal(t, 1, oue.Attempts)
+		assert.ErrorIs(t, err, io.EOF, "the transport error is reachable")
+		var ue *url.Error
+		require.ErrorAs(t, err, &ue, "http.Client wraps it once")
+		assert.NotErrorAs(t, ue.Err, new(*url.Error), "pacer does not wrap it twice")
 	})
 	t.Run("POST with idempotency keys is retried with the same key", func(t *testing.T) {
 		var keys []string
@@ -182,6 +191,14 @@ func TestLostConnectionAfterSend(t *testing.T) {
 		assert.NotEmpty(t, keys[0])
 		assert.Equal(t, keys[0], keys[1])
 		assert.Empty(t, req.Header.Get(pacer.IdempotencyKeyHeader), "the caller's request is not modified")
+	})
+	t.Run("POST after a 429 reports both attempts", func(t *testing.T) {
+		srv := newScript(t, status(429, "", "Retry-After", "1"), hangUp, status(201, ""))
+		_, err := newTestClient(clocktest.NewInstant(time.Time{})).Post(srv.URL, "application/json", strings.NewReader("{}"))
+		var oue *pacer.OutcomeUnknownError
+		require.ErrorAs(t, err, &oue)
+		assert.Equal(t, 2, oue.Attempts)
+		assert.Equal(t, int64(2), srv.hits.Load())
 	})
 	t.Run("GET is retried", func(t *testing.T) {
 		srv := newScript(t, hangUp, status(200, "ok"))
