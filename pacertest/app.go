@@ -36,6 +36,10 @@ func newItemsApp(bulkMax int) *itemsApp {
 }
 
 func (a *itemsApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Query().Has("id") {
+		a.lookup(w, r.URL.Query().Get("id"))
+		return
+	}
 	if r.Method != http.MethodPost {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "path": r.URL.Path})
 		return
@@ -79,6 +83,19 @@ func (a *itemsApp) post(path string, body []byte) (int, []byte) {
 	}
 	a.created[id]++
 	return http.StatusCreated, mustJSON(obj)
+}
+
+// lookup answers whether item id exists: 200 with the times it was
+// created, or 404.
+func (a *itemsApp) lookup(w http.ResponseWriter, id string) {
+	a.mu.Lock()
+	n := a.created[id]
+	a.mu.Unlock()
+	if n == 0 {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such item", "id": id})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "created": n})
 }
 
 // bulk creates every item of a JSON array; a.mu is held.

@@ -37,6 +37,24 @@ func TestItemsAPI(t *testing.T) {
 	assert.Equal(t, []string{"z"}, ev.Missing([]string{"z"}), "PUT creates nothing")
 }
 
+func TestItemLookup(t *testing.T) {
+	srv, _ := start(t, pacertest.Config{})
+	require.Equal(t, http.StatusCreated, do(t, srv, "POST", "/v1/leads", "k", `{"id":"a"}`).status)
+	require.Equal(t, http.StatusCreated, do(t, srv, "POST", "/v1/leads", "k", `{"id":"a"}`).status)
+
+	r := get(t, srv, "/v1/leads?id=a", "k")
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.JSONEq(t, `{"id":"a","created":2}`, r.body)
+	r = get(t, srv, "/v1/leads?id=b", "k")
+	assert.Equal(t, http.StatusNotFound, r.status)
+	assert.JSONEq(t, `{"error":"no such item","id":"b"}`, r.body)
+	assert.Equal(t, http.StatusOK, get(t, srv, "/v1/leads?other=1", "k").status, "no id: the plain answer")
+	ev := srv.Evidence()
+	assert.Equal(t, 1, ev.Created, "looking up creates nothing")
+	assert.Equal(t, []string{"a"}, ev.CreatedTwice)
+	assert.Equal(t, []string{"b"}, ev.Missing([]string{"a", "b"}))
+}
+
 func bulkBody(from, n int) string {
 	items := make([]string, n)
 	for i := range items {

@@ -31,6 +31,9 @@
 //     creates each and answers 201; a batch larger than Config.BulkMax gets
 //     413, a batch with an item lacking an id 400, and neither creates
 //     anything;
+//   - a GET with an "id" query parameter (any path) looks that item up: 200
+//     with {"id": id, "created": times} if it was created, else 404 — what
+//     a client does before creating again after a lost answer;
 //   - any other request gets 200 with a small JSON body;
 //   - a POST repeating an Idempotency-Key already seen for the same API key
 //     gets the stored response, marked "Idempotent-Replayed: true", and
