@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"sync/atomic"
 
 	"github.com/pacerhq/pacer/pacertest"
@@ -68,16 +69,36 @@ func runFaults(sc faultScenario, ct contender, spec faultsSpec) faultsResult {
 }
 
 // createConfirmed calls create until one call succeeds, as a caller that
-// must not lose the item does, and returns the calls made and how many of
-// them failed.
+// must neither lose nor duplicate the item does: after a call that got no
+// answer at all (the server may have created the item before the
+// connection died), it looks the item up and creates it again only if the
+// server says it does not exist. So the caller's own calls duplicate
+// nothing, and a duplicate is a library's retry of a create whose answer
+// was lost. It returns the calls made (lookups included, at most
+// callerTries) and how many of them failed.
 func createConfirmed(ctx context.Context, s *session, id string) (calls, failures int) {
-	req := s.createRequest(id)
+	create, lookup := s.createRequest(id), s.lookupRequest(id)
 	for calls < callerTries {
 		calls++
-		if ok(s.caller.do(ctx, req)) {
+		status, err := s.caller.do(ctx, create)
+		if ok(status, err) {
 			return calls, failures
 		}
 		failures++
+		if err == nil {
+			continue // an answer: the server did not create it
+		}
+		for calls < callerTries { // no answer: did it create it?
+			calls++
+			status, err = s.caller.do(ctx, lookup)
+			if err == nil && (status == http.StatusOK || status == http.StatusNotFound) {
+				break
+			}
+			failures++
+		}
+		if status == http.StatusOK {
+			return calls, failures
+		}
 	}
 	return calls, failures
 }

@@ -167,10 +167,12 @@ func writeOverhead(w io.Writer, r results) {
 func writeFaults(w io.Writer, r results) {
 	fmt.Fprintf(w, "## Faults\n\n"+
 		"%d unique creates on the lupitor API (below its limit), 8 workers, clock ×%g. A caller "+
-		"retries a create after an error or a non-2xx answer until it is confirmed, up to %d calls: "+
-		"a contender without idempotency keys that retries a create whose answer was lost creates "+
-		"a duplicate — that is the point. *Resets* are connections the server closed after "+
-		"committing a create.\n\n", r.profile.faults.n, r.profile.faults.scale, callerTries)
+		"calls create again after an error or a non-2xx answer until it is confirmed, up to %d calls; "+
+		"after a call that got no answer at all it first looks the item up (`GET ?id=`) and creates "+
+		"again only on a 404, so its own calls duplicate nothing: a duplicate is a library retrying "+
+		"a create whose answer was lost, without an idempotency key. *Calls* include the lookups. "+
+		"*Resets* are connections the server closed after committing a create.\n\n",
+		r.profile.faults.n, r.profile.faults.scale, callerTries)
 	for _, sc := range faultScenarios() {
 		rows := filter(r.faults, func(f faultsResult) bool { return f.scenario == sc.name })
 		fmt.Fprintf(w, "### %s\n\n", sc.name)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/pacerhq/pacer/pacertest"
@@ -82,6 +83,12 @@ func (e env) newRequest(method, path string, body []byte) *http.Request {
 // createRequest is a POST to the API's create endpoint of the item id.
 func (e env) createRequest(id string) *http.Request {
 	return e.newRequest(http.MethodPost, e.api.create, fmt.Appendf(nil, `{"id":%q}`, id))
+}
+
+// lookupRequest is a GET asking the server whether the item id exists
+// (pacertest's items API answers 200 or 404).
+func (e env) lookupRequest(id string) *http.Request {
+	return e.newRequest(http.MethodGet, e.api.create+"?id="+url.QueryEscape(id), nil)
 }
 
 // itemIDs returns n unique item ids with the given prefix.
