@@ -39,7 +39,9 @@ const DefaultIdleTTL = 10 * time.Minute
 //
 // Requests that cannot be granted wait in their scope's queue: higher
 // Ticket.Priority first, first come first served among equals. Scopes are
-// independent: a request never waits behind another scope's requests. Each
+// independent: a request never waits behind another scope's requests, nor
+// behind requests of its scope that draw from another server-side pool
+// (see classQueues). Each
 // waiter waits on its own context and in its own goroutine; one that gives
 // up leaves at once and takes no slot. When the earliest possible grant
 // (assuming the requests in flight were sent) is later than the context's
@@ -52,7 +54,10 @@ const DefaultIdleTTL = 10 * time.Minute
 // the scope may send before the Reset it names: "3 remaining until T" lets at
 // most 3 more out before T, counting those in flight (see learnedLimits for
 // why this stays safe with concurrent requests and answers out of order).
-// When every such bound has expired and the latest response (status below
+// Answers naming different limits (one per endpoint, as on
+// vendor-docs/campaigns-api.txt) are told apart: each route learns the pool
+// it draws from, and a pool that ran out holds back its own routes only,
+// in the queue too (see learnedLimits). When every such bound has expired and the latest response (status below
 // 500) carried headers, the scope sends one request at a time until a
 // response brings fresh headers; a scope with no configured budget does the
 // same until its first response. So a client with no budget at all gets no

@@ -57,12 +57,12 @@ func (h *harness) try(tk Ticket) (Slot, bool, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.configure(&tk, now)
-	if s.queue.Len() > 0 {
+	if s.queue.classLen(s.learned.class(tk.route)) > 0 {
 		return Slot{}, false, afterAnswer
 	}
-	g := s.gate(now, h.st)
+	g := s.gate(now, h.st, tk.route)
 	if !g.blocked {
-		return s.grant(now, h.st), true, 0
+		return s.grant(now, h.st, tk.route), true, 0
 	}
 	if !g.at.After(now) {
 		return Slot{}, false, afterAnswer

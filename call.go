@@ -37,7 +37,8 @@ func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
 
 func (t *Transport) newCall(req *http.Request) *call {
 	scope, budgets := t.cfg.scopeOf(req)
-	ticket := Ticket{Scope: scope, Budgets: budgets, Pace: t.cfg.pace, Priority: PriorityOf(req.Context())}
+	ticket := Ticket{Scope: scope, Budgets: budgets, Pace: t.cfg.pace, Priority: PriorityOf(req.Context()),
+		route: routeKey(req.Method, req.URL.Path)}
 	return &call{t: t, orig: req, ticket: ticket}
 }
 

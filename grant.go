@@ -23,7 +23,7 @@ type memScope struct {
 	inFlight int             // granted, not yet observed
 	windows  []slidingWindow // one per configured budget, as of the latest ticket
 	pace     *rate.Limiter   // nil unless the latest ticket asked for pacing
-	queue    waitQueue
+	queue    classQueues
 	learned  learnedLimits
 	adaptive aimd
 }
@@ -103,7 +103,7 @@ func (s *memScope) rebuildWindows(bs []Budget, now time.Time) {
 }
 
 // gate evaluates every constraint of the scope at now.
-func (s *memScope) gate(now time.Time, st *MemoryStore) grantGate {
+func (s *memScope) gate(now time.Time, st *MemoryStore, route uint64) grantGate {
 	g := grantGate{now: now, at: now}
 	for i := range s.windows {
 		at, afterAnswer := s.windows[i].nextFree(now, s.inFlight)
@@ -116,14 +116,14 @@ func (s *memScope) gate(now time.Time, st *MemoryStore) grantGate {
 		g.until(now.Add(limiterDelay(s.pace, now)))
 	}
 	if !st.IgnoreServerLimits {
-		s.learned.gate(&g, s.inFlight, len(s.windows) > 0)
+		s.learned.gate(&g, route, s.inFlight, len(s.windows) > 0)
 	}
 	s.adaptive.gate(&g)
 	return g
 }
 
 // grant takes a slot at now; the caller has checked the gate.
-func (s *memScope) grant(now time.Time, st *MemoryStore) Slot {
+func (s *memScope) grant(now time.Time, st *MemoryStore, route uint64) Slot {
 	if s.pace != nil {
 		s.pace.AllowN(now, 1)
 	}
@@ -132,8 +132,8 @@ func (s *memScope) grant(now time.Time, st *MemoryStore) Slot {
 		s.adaptive.sent(now)
 	}
 	s.inFlight++
-	mark := s.learned.granted()
-	return Slot{Scope: s.name, Granted: now, Mark: mark}
+	rec := s.learned.granted(route)
+	return Slot{Scope: s.name, Granted: now, Mark: uint64(rec.seq), rec: rec}
 }
 
 // release frees slot sl with outcome o (o.At set) and lets the head waiter
@@ -151,14 +151,16 @@ func (s *memScope) release(sl Slot, o Outcome, st *MemoryStore) {
 		}
 	}
 	probe := s.learned.bare.probe(sl.Granted)
-	s.learned.observe(sl.Mark, o, sl.Granted, at)
+	if c := s.learned.observe(sl.rec, o, sl.Granted, at, s.inFlight); c >= 0 {
+		s.queue.reclass(sl.rec.route, c)
+	}
 	if !probe || o.Status != http.StatusTooManyRequests {
 		s.adaptive.observe(st.Adaptive, sl.Granted, o, at, s.queue.Len())
 	}
 	if r := s.learned.bare.takeResume(); r > 0 {
 		s.adaptive.resume(at, r)
 	}
-	s.queue.wakeHead()
+	s.queue.wakeHeads()
 }
 
 // usage returns the scope's snapshot at now.

@@ -7,16 +7,22 @@ import (
 
 // Bounds of what a scope learns from response headers.
 const (
-	// maxLimitCaps bounds the caps a scope keeps; beyond it two are merged
+	// maxLimitCaps bounds the caps a pool keeps; beyond it two are merged
 	// into one as strict as both.
 	maxLimitCaps = 8
 	// defaultLearnedWindow is how long a Remaining without a Reset (and no
 	// window learned yet) is trusted.
 	defaultLearnedWindow = time.Second
+	// maxPools bounds the limits a scope tells apart; an answer naming yet
+	// another one teaches nothing but the scope-wide state.
+	maxPools = 8
+	// maxRoutes bounds the routes a scope remembers; requests on further
+	// routes count in every pool.
+	maxRoutes = 512
 )
 
-// headerState is what the scope's latest answered response (status below
-// 500) said about rate-limit headers.
+// headerState is what the latest answered response (status below 500) of a
+// scope or pool said about rate-limit headers.
 type headerState uint8
 
 const (
@@ -25,243 +31,259 @@ const (
 	headersAbsent                     // it did not (a server failing open)
 )
 
-// limitCap is one learned bound: while now is before until, a grant needs
-// learnedLimits.sent < sent.
-type limitCap struct {
-	sent  int64
-	until time.Time
+// Route states besides a pool index.
+const (
+	routeUnseen int8 = -1 // no answer has named a limit for it yet
+	routeMixed  int8 = -2 // its answers named different limits
+)
+
+// routeState is what a scope knows of one route (see routeKey).
+type routeState struct {
+	pool     int8 // index of its pool, routeUnseen or routeMixed
+	inFlight int32
 }
 
-// learnedLimits is what a scope's responses said about the server's limit,
-// turned into bounds on the scope's cumulative count of sent requests.
+// learnedLimits is what a scope's responses said about the server's limits.
 //
-// sent counts the grants that were (or may yet be) sent; done counts the
-// answers to them. A grant carries done as it was at grant time (Slot.Mark).
-// When the answer X says Remaining R, the server has counted X and every
-// request answered before X was sent, so at most R further requests may
-// reach it: the requests not answered before X was sent may or may not have
-// been counted, and are assumed to count against R. Hence the cap
+// A server may keep several limits for one scope: one per endpoint, with a
+// shared pool for the rest (vendor-docs/campaigns-api.txt). The answers say
+// which one they speak for by the Limit (and Window) they name, so a scope
+// keeps one learnedPool per limit named, and learns which pool each route
+// draws from. A request on a route known to draw from one pool counts
+// against that pool only and waits for that pool only: a tight endpoint
+// holds back neither a generous one nor the shared pool. A request on a
+// route not known yet, or whose answers named different limits, counts
+// against every pool and waits for all of them; while a route is unseen,
+// it sends one request at a time, as a new scope does, until an answer
+// names its limit. A pool made by an answer counts the requests in flight
+// at that moment, which may draw from it. So with one limit per scope this
+// is exactly one pool, and with several no answer is ever trusted for more
+// than it said.
 //
-//	sent <= doneAtGrant(X) + 1 + R,
-//
-// valid until X's Reset. Each cap is safe on its own, whatever order the
-// answers arrive in, so a stale answer can only add a looser cap. The scope
-// keeps the caps no other cap is stricter and longer-lived than, at most
-// maxLimitCaps of them.
-//
-// These caps hold back up to the number of requests in flight around each
-// answer. When the scope falls quiet (every request sent is answered), all
-// of them have been counted, so the lowest Remaining said since the scope
-// was last quiet is exact and replaces them (see epochLow): a burst of
-// concurrent requests can use the server's whole limit.
+// Scope-wide stay: a Retry-After on a 429 that named no limit, the hold
+// after bare 429s, and the latest RateLimit (for Stats).
 //
 // A learnedLimits is not safe for concurrent use; its scope's mutex guards it.
 type learnedLimits struct {
-	sent, done int64
-	caps       [maxLimitCaps]limitCap // by until ascending, hence by sent ascending
-	ncaps      int
-	blocked    time.Time // a 429's Retry-After: no grant before it
-	headers    headerState
-	latest     RateLimit     // the latest RateLimit observed
-	window     time.Duration // the latest window the server named
-	epoch      epochLow      // the lowest Remaining said since the scope was last quiet
-	started    bool          // epoch is initialised
-	// doubt is set by a 5xx answer without rate-limit headers, which the
-	// server may or may not have counted, and cleared by an answer with
-	// headers. In doubt, a scope its caps hold back probes one request at a
-	// time instead of waiting for the reset: a 503 storm must not park the
-	// scope for a whole window once the server has recovered.
-	doubt bool
-	bare  bareHold // after bare 429s
+	pools   [maxPools]learnedPool
+	npools  int
+	routes  map[uint64]*routeState
+	seq     uint64      // grants so far; a grant's number
+	blocked time.Time   // a 429's Retry-After when it named no limit
+	headers headerState // of the scope's latest answer
+	latest  RateLimit   // the latest RateLimit observed
+	bare    bareHold    // after bare 429s
 }
 
-// epochLow tracks, for the answers since the scope last had nothing in
-// flight (its epoch), the lowest Remaining said and its reset. When the
-// scope falls quiet again, every request it sent has been counted by the
-// server, and the last one the server counted said a Remaining no lower than
-// this: so at most low more may go out, exactly, with no request in doubt.
-// That exact cap replaces the caps before it, which had to assume the
-// requests in flight around them were not yet counted.
-type epochLow struct {
-	low   int64 // -1: no answer with headers yet
-	until time.Time
-	blind bool // an answer of the epoch carried no headers: no exact cap
+// grantRecord is what a slot carries of its grant: its number, its route,
+// and the pools it counts against with their marks (done at grant time).
+// The zero grantRecord counts against no pool.
+type grantRecord struct {
+	seq   uint64
+	route uint64
+	one   int8  // its one pool's index + 1, or 0: the first n pools
+	n     int8  // pools counted when one is 0
+	mark  int64 // the mark in its one pool
+	marks *[maxPools]int64
 }
 
-// note records an answer of the epoch.
-func (e *epochLow) note(o Outcome, until time.Time) {
-	if !o.HasRateLimit {
-		e.blind = true
-		return
-	}
-	r := int64(max(o.RateLimit.Remaining, 0))
+// counts reports whether the grant counts against pool i, and its mark there.
+func (r *grantRecord) counts(i int) (int64, bool) {
 	switch {
-	case e.low < 0 || r < e.low:
-		e.low, e.until = r, until
-	case r == e.low:
-		e.until = later(e.until, until)
+	case r.one > 0:
+		return r.mark, int(r.one) == i+1
+	case i < int(r.n):
+		return r.marks[i], true
 	}
+	return 0, false
 }
 
-// granted counts a grant and returns its mark: done at grant time.
-func (l *learnedLimits) granted() uint64 {
-	l.sent++
-	return uint64(l.done)
+// route returns the state of the route key, made unseen if there is room;
+// nil if the scope remembers too many routes.
+func (l *learnedLimits) route(key uint64) *routeState {
+	if rs := l.routes[key]; rs != nil {
+		return rs
+	}
+	if len(l.routes) >= maxRoutes {
+		return nil
+	}
+	if l.routes == nil {
+		l.routes = make(map[uint64]*routeState)
+	}
+	rs := &routeState{pool: routeUnseen}
+	l.routes[key] = rs
+	return rs
 }
 
-// observe learns from the answer to a slot granted with mark. It must be
-// called for sent requests only; unsent ones just take back their grant.
-func (l *learnedLimits) observe(mark uint64, o Outcome, granted, at time.Time) {
+// class returns the wait-queue class of a request on route key: its pool's
+// index when the route is known to draw from one pool, else classOther.
+func (l *learnedLimits) class(key uint64) int {
+	if rs := l.routes[key]; rs != nil && rs.pool >= 0 {
+		return int(rs.pool)
+	}
+	return classOther
+}
+
+// granted counts a grant on route key and returns its record.
+func (l *learnedLimits) granted(key uint64) grantRecord {
+	l.seq++
+	r := grantRecord{seq: l.seq, route: key}
+	rs := l.route(key)
+	if rs != nil && rs.pool >= 0 {
+		p := &l.pools[rs.pool]
+		p.sent++
+		r.one, r.mark = rs.pool+1, p.done
+		return r
+	}
+	if rs != nil && rs.pool == routeUnseen {
+		rs.inFlight++
+	}
+	if l.npools > 0 {
+		r.marks, r.n = new([maxPools]int64), int8(l.npools)
+		for i := range l.npools {
+			r.marks[i] = l.pools[i].done
+			l.pools[i].sent++
+		}
+	}
+	return r
+}
+
+// observe learns from the answer o to the grant r (granted at granted,
+// answered at at); others is the number of the scope's requests still in
+// flight. Unsent requests just take back their grant. It returns the pool
+// the answer taught r's route to draw from, or -1 if it taught none.
+func (l *learnedLimits) observe(r grantRecord, o Outcome, granted, at time.Time, others int) (mapped int) {
+	l.leaveRoute(r)
 	if !o.Sent {
-		l.sent--
-		return
+		l.unsent(r)
+		return -1
 	}
-	l.done++
 	l.bare.observe(o, granted, at)
-	switch {
-	case o.HasRateLimit:
-		l.doubt = false
-	case o.Status >= 500:
-		l.doubt = true
-	}
 	if o.Status > 0 && o.Status < 500 {
 		l.headers = headersAbsent
 		if o.HasRateLimit {
 			l.headers = headersSent
 		}
 	}
-	if o.Status == http.StatusTooManyRequests && o.RetryAfter > 0 {
+	named, fresh := -1, false
+	mapped = -1
+	if o.HasRateLimit {
+		l.latest = o.RateLimit
+		named, fresh = l.namedPool(r, o.RateLimit, others)
+		mapped = l.learnRoute(r.route, named)
+	} else if o.Status == http.StatusTooManyRequests && o.RetryAfter > 0 {
 		l.blocked = later(l.blocked, at.Add(o.RetryAfter))
 	}
-	if !l.started {
-		l.epoch, l.started = epochLow{low: -1}, true
+	rs := l.routes[r.route]
+	mixed := rs != nil && rs.pool == routeMixed
+	for i := range l.npools {
+		a := answer{o: o, at: at, named: i == named}
+		a.fresh = a.named && fresh
+		other := o.HasRateLimit && !a.named
+		a.eclipse = other && mixed
+		a.elsewhere = other && rs != nil && !mixed
+		l.pools[i].observe(r, i, a)
 	}
-	l.epoch.note(o, l.capEnd(o.RateLimit, at))
-	if o.HasRateLimit {
-		l.learn(int64(mark), o.RateLimit, at)
-	}
-	if l.done == l.sent {
-		l.settle(at)
+	return mapped
+}
+
+// unsent takes back the grant r, which never reached the server.
+func (l *learnedLimits) unsent(r grantRecord) {
+	for i := range l.npools {
+		p := &l.pools[i]
+		if _, counted := r.counts(i); counted || p.takeOrphan(r.seq) {
+			p.sent--
+		}
 	}
 }
 
-// settle runs when the scope falls quiet (every request sent is answered):
-// the epoch's lowest Remaining becomes the exact cap; a new epoch begins.
-func (l *learnedLimits) settle(at time.Time) {
-	e := l.epoch
-	l.epoch = epochLow{low: -1}
-	if e.blind || e.low < 0 || !e.until.After(at) {
+// leaveRoute ends the grant's part in its route's probing.
+func (l *learnedLimits) leaveRoute(r grantRecord) {
+	if r.one > 0 {
 		return
 	}
-	l.ncaps = 0
-	l.addCap(limitCap{sent: l.sent + e.low, until: e.until})
-}
-
-// capEnd is how long what rl says holds: its Reset, else the learned window.
-func (l *learnedLimits) capEnd(rl RateLimit, at time.Time) time.Time {
-	if !rl.Reset.IsZero() {
-		return rl.Reset
-	}
-	return at.Add(positiveOr(rl.Window, positiveOr(l.window, defaultLearnedWindow)))
-}
-
-// learn adds the cap said by rl, on an answer to a request granted when
-// doneAtGrant answers were in.
-func (l *learnedLimits) learn(doneAtGrant int64, rl RateLimit, at time.Time) {
-	l.latest = rl
-	if rl.Window > 0 {
-		l.window = rl.Window
-	}
-	until := l.capEnd(rl, at)
-	if !until.After(at) {
-		return // already reset: nothing to hold back
-	}
-	l.addCap(limitCap{sent: doneAtGrant + 1 + int64(max(rl.Remaining, 0)), until: until})
-}
-
-// addCap inserts c unless a kept cap is at least as strict for at least as
-// long, dropping the caps c makes redundant.
-func (l *learnedLimits) addCap(c limitCap) {
-	kept := l.caps[:0]
-	for _, k := range l.caps[:l.ncaps] {
-		if k.sent <= c.sent && !k.until.Before(c.until) {
-			return // c adds nothing
-		}
-		if c.sent <= k.sent && !c.until.Before(k.until) {
-			continue // k adds nothing beside c
-		}
-		kept = append(kept, k)
-	}
-	l.ncaps = len(kept)
-	if l.ncaps == maxLimitCaps {
-		l.mergeClosest()
-	}
-	i := l.ncaps
-	for i > 0 && l.caps[i-1].until.After(c.until) {
-		l.caps[i] = l.caps[i-1]
-		i--
-	}
-	l.caps[i] = c
-	l.ncaps++
-}
-
-// mergeClosest replaces the two neighbouring caps whose ends are closest by
-// one cap as strict as both: the smaller count, until the later end.
-func (l *learnedLimits) mergeClosest() {
-	best := 0
-	for i := 1; i+1 < l.ncaps; i++ {
-		if l.caps[i+1].until.Sub(l.caps[i].until) < l.caps[best+1].until.Sub(l.caps[best].until) {
-			best = i
-		}
-	}
-	l.caps[best].until = l.caps[best+1].until
-	copy(l.caps[best+1:l.ncaps], l.caps[best+2:l.ncaps])
-	l.ncaps--
-}
-
-// prune forgets the caps that have expired at now.
-func (l *learnedLimits) prune(now time.Time) {
-	n := 0
-	for n < l.ncaps && !l.caps[n].until.After(now) {
-		n++
-	}
-	if n > 0 {
-		copy(l.caps[:], l.caps[n:l.ncaps])
-		l.ncaps -= n
+	if rs := l.routes[r.route]; rs != nil && rs.pool == routeUnseen && rs.inFlight > 0 {
+		rs.inFlight--
 	}
 }
 
-// probing reports whether the scope must send one request at a time to learn
-// where it stands: the server sends rate-limit headers (or, for a scope with
-// no configured budget, may send them) but no cap is in force.
-func (l *learnedLimits) probing(configured bool) bool {
-	return l.ncaps == 0 && (l.headers == headersSent || l.headers == headersUnknown && !configured)
+// namedPool returns the index of the pool rl names and whether this answer
+// made it (-1 if it is new and the scope has no room).
+func (l *learnedLimits) namedPool(r grantRecord, rl RateLimit, others int) (int, bool) {
+	id := poolOf(rl)
+	i := 0
+	for i < l.npools && l.pools[i].id != id {
+		i++
+	}
+	if i < l.npools {
+		return i, false
+	}
+	if i == maxPools {
+		return -1, false
+	}
+	l.pools[i] = newPool(id, others, l.seq)
+	l.npools++
+	return i, true
 }
 
-// gate adds the learned limits to g.
-func (l *learnedLimits) gate(g *grantGate, inFlight int, configured bool) {
-	l.prune(g.now)
+// learnRoute records that an answer on route key named pool i (-1: one
+// the scope has no room for): an unseen route draws from it from now on,
+// and a route whose answers named two pools is mixed. It returns i if the
+// route was unseen until now, else -1.
+func (l *learnedLimits) learnRoute(key uint64, i int) int {
+	rs := l.routes[key]
+	switch {
+	case rs == nil:
+	case i < 0:
+		rs.pool = routeMixed
+	case rs.pool == routeUnseen:
+		rs.pool = int8(i)
+		return i
+	case rs.pool >= 0 && rs.pool != int8(i):
+		rs.pool = routeMixed
+	}
+	return -1
+}
+
+// gate adds the learned limits that apply to a request on route key to g;
+// inFlight is the scope's requests in flight, configured whether it has
+// budgets of its own.
+func (l *learnedLimits) gate(g *grantGate, key uint64, inFlight int, configured bool) {
 	g.until(l.blocked)
 	l.bare.gate(g, inFlight)
-	capped := l.ncaps > 0 && l.caps[0].sent <= l.sent // caps are by sent ascending
-	if capped && l.doubt {
-		capped = false // probe instead (see doubt)
-		if inFlight > 0 {
-			g.untilAnswer()
-		}
+	rs := l.routes[key]
+	if rs != nil && rs.pool >= 0 {
+		l.pools[rs.pool].gate(g)
+		return
 	}
-	for i := 0; capped && i < l.ncaps && l.caps[i].sent <= l.sent; i++ {
-		g.until(l.caps[i].until) // this prefix blocks
+	for i := range l.npools {
+		l.pools[i].gate(g)
 	}
-	if l.probing(configured) && inFlight > 0 {
+	if l.probing(rs, inFlight, configured) {
 		g.untilAnswer()
 	}
 }
 
+// probing reports whether a request on a route in state rs (nil: not
+// remembered) must wait for an answer to learn where it stands: a new
+// scope, whose server may send rate-limit headers, sends one request at a
+// time until an answer comes (unless it has budgets of its own); once the
+// server named a limit, so does each route no answer has named one for.
+func (l *learnedLimits) probing(rs *routeState, inFlight int, configured bool) bool {
+	if l.npools == 0 {
+		return inFlight > 0 && l.headers == headersUnknown && !configured
+	}
+	return rs != nil && rs.pool == routeUnseen && rs.inFlight > 0 && l.headers != headersAbsent
+}
+
 // holds reports whether anything learned is still in force at now.
 func (l *learnedLimits) holds(now time.Time) bool {
-	l.prune(now)
-	return l.ncaps > 0 || l.blocked.After(now) || l.bare.next > 0
+	for i := range l.npools {
+		if l.pools[i].holds(now) {
+			return true
+		}
+	}
+	return l.blocked.After(now) || l.bare.next > 0
 }
 
 func later(a, b time.Time) time.Time {

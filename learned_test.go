@@ -145,7 +145,7 @@ func TestLearnedNoReset(t *testing.T) {
 		{at: t0, deny: true, next: t1},
 		{at: t1, grant: "a"},
 		{at: t1, answer: "a", o: Outcome{Status: 200, HasRateLimit: true,
-			RateLimit: RateLimit{Limit: 5, Remaining: 0, Window: 3 * time.Second}}},
+			RateLimit: RateLimit{Limit: 100, Remaining: 0, Window: 3 * time.Second}}},
 		{at: t1, deny: true, next: t4}, // the named window
 		{at: t4, grant: "b"},
 		{at: t4, answer: "b", o: said(0, 0)}, // the learned window still
@@ -272,7 +272,7 @@ func TestLearnedCapsStayConservative(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := clocktest.Epoch
 	for round := range 200 {
-		var l learnedLimits
+		var l learnedPool
 		var all []limitCap
 		front := round%2 == 1 // caps along a rising front: many non-dominated ones, merged
 		for k := range 1 + rng.IntN(30) {

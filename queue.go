@@ -13,9 +13,10 @@ func (s *memScope) reserve(ctx context.Context, t *Ticket, now time.Time, st *Me
 	s.mu.Lock()
 	s.configure(t, now)
 	s.lastUsed = later(s.lastUsed, now)
-	if s.queue.Len() == 0 {
-		if g := s.gate(now, st); !g.blocked {
-			sl := s.grant(now, st)
+	class := s.learned.class(t.route)
+	if s.queue.classLen(class) == 0 {
+		if g := s.gate(now, st, t.route); !g.blocked {
+			sl := s.grant(now, st, t.route)
 			s.mu.Unlock()
 			return sl, nil
 		}
@@ -24,7 +25,7 @@ func (s *memScope) reserve(ctx context.Context, t *Ticket, now time.Time, st *Me
 		s.mu.Unlock()
 		return Slot{}, ErrQueueFull
 	}
-	return s.wait(ctx, s.queue.push(t.Priority), now, st, clk)
+	return s.wait(ctx, s.queue.push(class, t.Priority, t.route), now, st, clk)
 }
 
 // wait runs waiter w until it is granted a slot, its context ends, or the
@@ -32,16 +33,17 @@ func (s *memScope) reserve(ctx context.Context, t *Ticket, now time.Time, st *Me
 // on the store's clock, against the wall-clock time left; see pastDeadline).
 // It is called with s.mu held and returns with it released.
 //
-// Only the head waiter sleeps on a timer, until the time its scope's gate
-// named; the others sleep until woken. Whoever frees a slot or leaves the
-// head of the queue wakes the (new) head, which looks again.
+// Only the head waiter of each class (see classQueues) sleeps on a timer,
+// until the time its gate named; the others sleep until woken. Whoever
+// frees a slot wakes every head; whoever leaves the head of a queue wakes
+// the new head, which looks again.
 func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *MemoryStore, clk Clock) (Slot, error) {
 	for {
-		g := s.gate(now, st)
-		head := s.queue.head() == w
+		g := s.gate(now, st, w.route)
+		head := s.queue.isHead(w)
 		if head && !g.blocked {
 			s.queue.remove(w)
-			sl := s.grant(now, st)
+			sl := s.grant(now, st, w.route)
 			sl.Waited = true
 			s.mu.Unlock()
 			return sl, nil
@@ -86,22 +88,95 @@ func (s *memScope) tooLate(at, now time.Time) error {
 	}
 }
 
+// classQueues are a scope's wait queues, one per class of request: the
+// requests of a route known to draw from pool i of the scope's learned
+// limits wait in queue i, all others (unseen and mixed routes) in the last
+// one. A waiter waits behind the earlier ones of its class only, so a
+// server-side pool that holds its requests back holds back no other pool;
+// with one pool (the usual case) all requests share one queue.
+//
+// classQueues are not safe for concurrent use; their scope's mutex guards
+// them.
+type classQueues struct {
+	q   [maxPools + 1]waitQueue
+	seq uint64 // arrivals so far: the order of waiters across classes
+}
+
+// classOther is the class of the requests on unseen and mixed routes.
+const classOther = maxPools
+
+// Len returns the number of waiters in all classes.
+func (q *classQueues) Len() int {
+	n := 0
+	for i := range q.q {
+		n += q.q[i].Len()
+	}
+	return n
+}
+
+// classLen returns the number of waiters of one class.
+func (q *classQueues) classLen(class int) int { return q.q[class].Len() }
+
+// push adds a waiter of the given class, priority and route.
+func (q *classQueues) push(class, priority int, route uint64) *queueWaiter {
+	q.seq++
+	w := &queueWaiter{class: class, priority: priority, route: route, seq: q.seq, wake: make(chan struct{}, 1)}
+	heap.Push(&q.q[class].waiters, w)
+	return w
+}
+
+// isHead reports whether w is the head of its class.
+func (q *classQueues) isHead(w *queueWaiter) bool { return q.q[w.class].head() == w }
+
+// remove takes w out of its class, waking the new head if w was the head.
+func (q *classQueues) remove(w *queueWaiter) { q.q[w.class].remove(w) }
+
+// wakeHeads tells the head of every class that the scope changed.
+func (q *classQueues) wakeHeads() {
+	for i := range q.q {
+		q.q[i].wakeHead()
+	}
+}
+
+// reclass moves the waiters of route from classOther to class, in their
+// order: the route was just learned to draw from that pool, and they must
+// not wait behind requests of other pools.
+func (q *classQueues) reclass(route uint64, class int) {
+	other := &q.q[classOther]
+	var moved []*queueWaiter
+	for _, w := range other.waiters {
+		if w.route == route {
+			moved = append(moved, w)
+		}
+	}
+	for _, w := range moved {
+		heap.Remove(&other.waiters, w.index)
+		w.class = class
+		heap.Push(&q.q[class].waiters, w)
+	}
+	if len(moved) > 0 {
+		q.wakeHeads()
+	}
+}
+
 // queueWaiter is one Reserve call waiting for a slot in its scope.
 type queueWaiter struct {
+	class    int    // its classQueues index
+	route    uint64 // its Ticket's route
 	priority int
-	seq      uint64        // arrival order within the scope
+	seq      uint64        // arrival order within the scope, all classes
 	index    int           // position in the heap; -1 once removed
 	wake     chan struct{} // capacity 1: "the scope changed, look again"
 }
 
-// waitQueue orders the waiters of one scope: higher Ticket.Priority first,
-// first come first served among equals. Only the head may take a slot, so a
-// waiter is never overtaken by a later one of the same or lower priority.
+// waitQueue orders the waiters of one class of a scope: higher
+// Ticket.Priority first, first come first served among equals. Only the
+// head may take a slot, so a waiter is never overtaken by a later one of the
+// same or lower priority.
 //
 // A waitQueue is not safe for concurrent use; its scope's mutex guards it.
 type waitQueue struct {
 	waiters waiterHeap
-	seq     uint64
 }
 
 // Len returns the number of waiters.
@@ -113,15 +188,6 @@ func (q *waitQueue) head() *queueWaiter {
 		return nil
 	}
 	return q.waiters[0]
-}
-
-// push adds a waiter of the given priority behind those of the same or a
-// higher priority.
-func (q *waitQueue) push(priority int) *queueWaiter {
-	q.seq++
-	w := &queueWaiter{priority: priority, seq: q.seq, wake: make(chan struct{}, 1)}
-	heap.Push(&q.waiters, w)
-	return w
 }
 
 // remove takes w out of the queue. If w was the head, the new head is woken

@@ -28,6 +28,8 @@ type Ticket struct {
 	// Priority orders waiters: a higher priority is served first; equal
 	// priorities are served first-in first-out.
 	Priority int
+
+	route uint64 // routeKey of the request, set by the transport
 }
 
 // Slot is a reservation granted by a Store. The transport passes it back,
@@ -45,6 +47,8 @@ type Slot struct {
 	// Waited reports that the request could not be granted on arrival and
 	// waited for its slot (the tracker counts such waits in Stats).
 	Waited bool
+
+	rec grantRecord // a MemoryStore's record of the grant
 }
 
 // Outcome is what happened to the request sent under a slot.

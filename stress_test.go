@@ -30,6 +30,17 @@ func (l *lockedServer) arrive() Outcome {
 // before sending or while waiting. It returns how many requests were sent,
 // and how many of them were refused with a 429.
 func stress(st *MemoryStore, srv *lockedServer, tk Ticket, workers int, d time.Duration) (sent, refused int) {
+	return stressRoutes(st, []route429{{tk, srv}}, workers, d)
+}
+
+// route429 is a ticket and the server limit its requests draw from.
+type route429 struct {
+	tk  Ticket
+	srv *lockedServer
+}
+
+// stressRoutes is stress with each request on a route drawn at random.
+func stressRoutes(st *MemoryStore, routes []route429, workers int, d time.Duration) (sent, refused int) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	stop := time.Now().Add(d)
@@ -39,7 +50,8 @@ func stress(st *MemoryStore, srv *lockedServer, tk Ticket, workers int, d time.D
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
 			for time.Now().Before(stop) {
-				tk := tk
+				r := routes[rng.IntN(len(routes))]
+				tk, srv := r.tk, r.srv
 				tk.Priority = rng.IntN(3)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rng.IntN(40))*time.Millisecond)
 				sl, err := st.Reserve(ctx, tk)
@@ -93,4 +105,27 @@ func TestStressLearnedNo429(t *testing.T) {
 	require.Greater(t, sent, 20)
 	assert.Zero(t, refused)
 	assert.LessOrEqual(t, maxInWindow(srv.srv.arrivals, srv.srv.window), srv.srv.limit)
+}
+
+func TestStressLearnedPoolsNo429(t *testing.T) {
+	// Four routes of one scope: two with a limit each, two sharing a third
+	// (the per-endpoint table with a default pool). Random routes, latencies
+	// and give-ups: no 429, and every limit held.
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	st := &MemoryStore{}
+	w := 30 * time.Millisecond
+	a := &lockedServer{srv: simServer{limit: 5, window: w, headers: true}}
+	b := &lockedServer{srv: simServer{limit: 9, window: w, headers: true}}
+	shared := &lockedServer{srv: simServer{limit: 7, window: w, headers: true}}
+	routes := []route429{
+		{onRoute("POST", "/a"), a}, {onRoute("GET", "/b/1"), b},
+		{onRoute("GET", "/c"), shared}, {onRoute("GET", "/d"), shared},
+	}
+	sent, refused := stressRoutes(st, routes, 12, 700*time.Millisecond)
+	require.Greater(t, sent, 40)
+	assert.Zero(t, refused)
+	for _, s := range []*lockedServer{a, b, shared} {
+		assert.LessOrEqual(t, maxInWindow(s.srv.arrivals, w), s.srv.limit)
+		assert.Greater(t, len(s.srv.arrivals), 5, "every pool was used")
+	}
 }

@@ -191,6 +191,38 @@ func TestPerEndpointTableWithoutHeadOfLineBlocking(t *testing.T) {
 	}
 }
 
+// TestUnconfiguredClientLearnsPerEndpointLimits: the same per-endpoint API
+// with no table at all. The answers name each endpoint's limit, so each
+// route learns its own pool: once both endpoints have answered, the tight
+// one is held to its limit, the generous one does not wait behind it, and
+// no request gets a 429. (Until a route's first answer, it waits for every
+// pool: see TestPoolsUnseenRouteWaitsForEveryPool.)
+func TestUnconfiguredClientLearnsPerEndpointLimits(t *testing.T) {
+	srv, opts := startScaled(t, pacertest.PerEndpointWindows(), 60)
+	clk := srv.Clock()
+	client := pacer.NewClient(opts...)
+	require.Zero(t, hammer(t, client, 1, 1, get(srv.URL, "/v1/campaigns/%d", "k1")))
+	require.Zero(t, hammer(t, client, 1, 1, create(srv.URL, "/v1/leads/add_to_campaign", "k1")))
+
+	tightDone := make(chan int, 1)
+	go func() {
+		tightDone <- hammer(t, client, 8, 99, create(srv.URL, "/v1/leads/add_to_campaign", "k1"))
+	}()
+	start := clk.Now()
+	failures := hammer(t, client, 8, 119, get(srv.URL, "/v1/campaigns/%d", "k1"))
+	generous := clk.Now().Sub(start)
+	assert.Zero(t, failures)
+	assert.Less(t, generous, 45*time.Second, "the generous endpoint did not wait behind the tight one")
+
+	assert.Zero(t, <-tightDone)
+	assert.Greater(t, clk.Now().Sub(start), 4*time.Minute, "the tight endpoint was held to 20 per minute")
+	ev := srv.Evidence()
+	assert.Zero(t, ev.Rejected, "no 429 from the headers alone")
+	for _, w := range ev.Windows {
+		assert.LessOrEqual(t, w.MaxInWindow, w.Limit.Requests, w.Name)
+	}
+}
+
 func TestCancelledWaitersLeaveNoSlot(t *testing.T) {
 	srv, opts := startScaled(t, slidingServer(5, time.Hour), 1)
 	tr := pacer.NewTransport(nil, append(opts, pacer.WithBudget(5, time.Hour))...)
