@@ -123,3 +123,22 @@ func TestPoolsNoHeadOfLineBlocking(t *testing.T) {
 		q.result(t) //nolint:errcheck // granted or cancelled, either is fine
 	}
 }
+
+func TestPoolsShareTheScopeBudgetInQueueOrder(t *testing.T) {
+	// Two pools, one configured budget for the scope: waiters of different
+	// pools are served in queue order (priority, then arrival) for what
+	// they share.
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	budget := []Budget{{Limit: 1, Window: time.Second}}
+	with := func(tk Ticket, prio int) Ticket { tk.Budgets, tk.Priority = budget, prio; return tk }
+	h.run(with(tight, 0), []step{{at: t0, grant: "t"}, {at: t0, answer: "t", o: named(20, 19, time.Hour)}})
+	h.run(with(generous, 0), []step{{at: t1, grant: "g"}, {at: t1, answer: "g", o: named(120, 119, time.Hour)}})
+	ctx := context.Background()
+	a := h.start(ctx, "tight first", with(tight, 0))
+	b := h.start(ctx, "generous second", with(generous, 0))
+	c := h.start(ctx, "tight third", with(tight, 0))
+	d := h.start(ctx, "generous interactive", with(generous, PriorityInteractive))
+	assert.Equal(t, []string{"generous interactive", "tight first", "generous second", "tight third"},
+		h.grantOrder(time.Second, a, b, c, d))
+}

@@ -3,6 +3,7 @@ package pacer
 import (
 	"container/heap"
 	"context"
+	"math"
 	"time"
 )
 
@@ -14,7 +15,7 @@ func (s *memScope) reserve(ctx context.Context, t *Ticket, now time.Time, st *Me
 	s.configure(t, now)
 	s.lastUsed = later(s.lastUsed, now)
 	class := s.learned.class(t.route)
-	if s.queue.classLen(class) == 0 {
+	if s.queue.classLen(class) == 0 && !s.yields(class, t.Priority, math.MaxUint64, now, st) {
 		if g := s.gate(now, st, t.route); !g.blocked {
 			sl := s.grant(now, st, t.route)
 			s.mu.Unlock()
@@ -41,7 +42,7 @@ func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *
 	for {
 		g := s.gate(now, st, w.route)
 		head := s.queue.isHead(w)
-		if head && !g.blocked {
+		if head && !g.blocked && !s.yields(w.class, w.priority, w.seq, now, st) {
 			s.queue.remove(w)
 			sl := s.grant(now, st, w.route)
 			sl.Waited = true
@@ -74,6 +75,24 @@ func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *
 		now = clk.Now()
 		s.mu.Lock()
 	}
+}
+
+// yields reports whether a request of class, priority and arrival seq
+// must let the head of another class go first: one that came before it (a
+// higher priority, or the same and earlier) and may be granted now. Classes
+// wait for their own pools, but what the scope shares (its configured
+// windows, pacing, adaptive rate) is served in queue order.
+func (s *memScope) yields(class, priority int, seq uint64, now time.Time, st *MemoryStore) bool {
+	for c := range s.queue.q {
+		h := s.queue.q[c].head()
+		if c == class || h == nil || h.priority < priority || h.priority == priority && h.seq > seq {
+			continue
+		}
+		if !s.gate(now, st, h.route).blocked {
+			return true
+		}
+	}
+	return false
 }
 
 // tooLate is the error of a waiter whose scope cannot grant before at, past
@@ -128,8 +147,17 @@ func (q *classQueues) push(class, priority int, route uint64) *queueWaiter {
 // isHead reports whether w is the head of its class.
 func (q *classQueues) isHead(w *queueWaiter) bool { return q.q[w.class].head() == w }
 
-// remove takes w out of its class, waking the new head if w was the head.
-func (q *classQueues) remove(w *queueWaiter) { q.q[w.class].remove(w) }
+// remove takes w out of its class. If w was a head, every head is woken:
+// its class has a new one, and the heads of other classes that yielded to
+// w (see memScope.yields) look again.
+func (q *classQueues) remove(w *queueWaiter) {
+	if q.isHead(w) {
+		q.q[w.class].remove(w)
+		q.wakeHeads()
+		return
+	}
+	q.q[w.class].remove(w)
+}
 
 // wakeHeads tells the head of every class that the scope changed.
 func (q *classQueues) wakeHeads() {
