@@ -47,9 +47,10 @@ type routeState struct {
 //
 // A server may keep several limits for one scope: one per endpoint, with a
 // shared pool for the rest (vendor-docs/campaigns-api.txt). The answers say
-// which one they speak for by the Limit (and Window) they name, so a scope
-// keeps one learnedPool per limit named, and learns which pool each route
-// draws from. A request on a route known to draw from one pool counts
+// which one they speak for by the Limit they name, so a scope keeps one
+// learnedPool per limit named (at most maxPools), and learns which pool
+// each route draws from (remembering at most maxRoutes routes; requests on
+// others count against every pool). A request on a route known to draw from one pool counts
 // against that pool only and waits for that pool only: a tight endpoint
 // holds back neither a generous one nor the shared pool. A request on a
 // route not known yet, or whose answers named different limits, counts
