@@ -38,24 +38,31 @@ func splitPath(p string) []string {
 }
 
 // match reports whether the request's method and path fit the route, and how
-// many literal segments matched (more literals = a more specific route).
-func (r *route) match(method string, segs []string) (literals int, ok bool) {
-	if (r.method != "" && r.method != method) || len(segs) != len(r.segs) {
+// many literal segments matched (more literals = a more specific route). It
+// walks the path in place, without allocating.
+func (r *route) match(method, path string) (literals int, ok bool) {
+	if r.method != "" && r.method != method {
 		return 0, false
 	}
-	for i, s := range r.segs {
+	rest := strings.Trim(path, "/")
+	for _, s := range r.segs {
+		if rest == "" {
+			return 0, false
+		}
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "/")
 		switch {
 		case strings.HasPrefix(s, ":"):
-			if segs[i] == "" {
+			if seg == "" {
 				return 0, false
 			}
-		case s != segs[i]:
+		case s != seg:
 			return 0, false
 		default:
 			literals++
 		}
 	}
-	return literals, true
+	return literals, rest == ""
 }
 
 // routeTable finds the most specific route for a request.
@@ -66,11 +73,10 @@ func (t routeTable) lookup(req *http.Request) *route {
 	if len(t) == 0 {
 		return nil
 	}
-	segs := splitPath(req.URL.Path)
 	var best *route
 	bestLit := -1
 	for _, r := range t {
-		if lit, ok := r.match(req.Method, segs); ok && lit > bestLit {
+		if lit, ok := r.match(req.Method, req.URL.Path); ok && lit > bestLit {
 			best, bestLit = r, lit
 		}
 	}

@@ -48,15 +48,24 @@ func ScopeByBearer() ScopeFunc {
 // appear in scope names, logs and store keys: the first 16 hex digits of its
 // SHA-256.
 func HashSecret(secret string) string {
+	h := hashSecret(secret)
+	return string(h[:])
+}
+
+// hashSecret is HashSecret without allocating.
+func hashSecret(secret string) [16]byte {
 	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:8])
+	var h [16]byte
+	hex.Encode(h[:], sum[:8])
+	return h
 }
 
 func withSecret(host, secret string) string {
 	if secret == "" {
 		return host
 	}
-	return host + " key:" + HashSecret(secret)
+	h := hashSecret(secret)
+	return host + " key:" + string(h[:])
 }
 
 func hostOf(req *http.Request) string {
