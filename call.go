@@ -1,6 +1,7 @@
 package pacer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -48,31 +49,57 @@ func (c *call) id() Request {
 	return Request{Method: c.orig.Method, URL: redactURL(c.orig.URL), Scope: c.ticket.Scope}
 }
 
-// wrap clones req into the retry engine's request, with the call in its
-// context and its body replayable: through req.GetBody when set, else read
-// into memory once. The caller's request body is closed, as RoundTrip must.
-func (c *call) wrap(req *http.Request) (*retryablehttp.Request, error) {
-	out := req.WithContext(context.WithValue(req.Context(), callKey{}, c))
+// prepare returns the request every attempt sends: req itself when it can
+// be sent as it is, else a copy with an Idempotency-Key (WithIdempotencyKeys)
+// or a replayable body. A body without GetBody is read into memory once, so
+// that a retry can send it again byte for byte; the caller's body is closed,
+// as RoundTrip must. The caller's request is never modified.
+func (c *call) prepare(req *http.Request) (*http.Request, error) {
+	out := req
 	if c.t.cfg.idempotencyKeys && needsKey(out) {
 		out = out.Clone(out.Context()) // its own headers: the caller's stay untouched
 		out.Header.Set(IdempotencyKeyHeader, newKey())
 	}
-	out.RequestURI = ""
-	c.req, c.repeatable = out, mayRepeat(out)
-	body := out.Body
-	out.Body = nil
-	rr, err := retryablehttp.FromRequest(out)
-	if err != nil || body == nil || body == http.NoBody {
-		return rr, err
+	if out.RequestURI != "" || hasBody(out) && out.GetBody == nil {
+		if out == req {
+			out = out.WithContext(out.Context()) // a shallow copy
+		}
+		out.RequestURI = ""
 	}
-	defer body.Close()
-	length, getBody := out.ContentLength, out.GetBody
-	if getBody == nil {
-		err = rr.SetBody(struct{ io.Reader }{body}) // read once, replayed from memory
+	if hasBody(out) && out.GetBody == nil {
+		b, err := io.ReadAll(out.Body)
+		out.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	}
+	c.req, c.repeatable = out, mayRepeat(out)
+	return out, nil
+}
+
+func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
+
+func closeBody(r *http.Request) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+}
+
+// engineRequest is the retry engine's request for the attempts after the
+// first: c.req with the call in its context and its body taken from GetBody
+// before each attempt.
+func (c *call) engineRequest() (*retryablehttp.Request, error) {
+	out := c.req.WithContext(context.WithValue(c.req.Context(), callKey{}, c))
+	getBody := out.GetBody
+	out.Body, out.GetBody = nil, nil
+	rr, err := retryablehttp.FromRequest(out)
+	if err != nil || getBody == nil {
 		return rr, err
 	}
 	err = rr.SetBody(retryablehttp.ReaderFunc(func() (io.Reader, error) { return getBody() }))
-	rr.ContentLength, rr.GetBody = length, getBody
+	rr.ContentLength, rr.GetBody = c.req.ContentLength, getBody
 	return rr, err
 }
 
@@ -88,12 +115,14 @@ func newKey() string {
 }
 
 // attempt sends the request once: it waits for a slot, sends, and reports
-// the outcome to the store and the tracker.
+// the outcome to the store and the tracker. A request it does not send has
+// its body closed, as a RoundTripper must.
 func (c *call) attempt(req *http.Request) (*http.Response, error) {
 	clk, ctx := c.t.cfg.clock, req.Context()
 	start := clk.Now()
 	slot, err := c.reserve(ctx) // the breaker's check, then the store's
 	if err != nil {
+		closeBody(req)
 		return nil, err
 	}
 	if slot.Waited {
@@ -102,6 +131,7 @@ func (c *call) attempt(req *http.Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		c.t.store.Observe(slot, Outcome{At: clk.Now()})
 		c.unsent()
+		closeBody(req)
 		return nil, err
 	}
 	c.attempts++

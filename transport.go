@@ -25,9 +25,10 @@ import (
 //     jitter, never past the context's deadline or the max wait.
 //
 // go-retryablehttp is the retry engine; pacer supplies its retry decision,
-// waits and error handling. The response reaches the caller with its body
-// intact, or a typed error does: *RateLimitError, ErrQueueFull,
-// *CircuitOpenError, or the transport's own error.
+// waits and error handling, and sends the first attempt itself (see run).
+// The response reaches the caller with its body intact, or a typed error
+// does: *RateLimitError, *OutcomeUnknownError, *RetryBudgetError,
+// ErrQueueFull, *CircuitOpenError, or the transport's own error.
 //
 // A Transport is safe for concurrent use by multiple goroutines. Its zero
 // value is not usable: call NewTransport.
@@ -69,15 +70,49 @@ func NewTransport(base http.RoundTripper, opts ...Option) *Transport {
 // attempt sends a clone, the same body replayed byte for byte.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := t.newCall(req)
-	rr, err := c.wrap(req)
+	out, err := c.prepare(req)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := t.engine.Do(rr)
+	resp, err := c.run(out)
 	if err != nil || c.stopped {
 		c.gaveUp(err)
 	}
 	return resp, err
+}
+
+// run sends the first attempt itself and hands the retries, if any, to the
+// retry engine, with the same decision, waits and error handling the engine
+// would apply: a request answered at once does not pay for the engine's
+// inner http.Client.
+func (c *call) run(out *http.Request) (*http.Response, error) {
+	resp, err := c.attempt(out)
+	retry, cerr := c.decide(out.Context(), resp, err)
+	switch {
+	case retry:
+		return c.retry(resp)
+	case cerr != nil:
+		return c.t.errorHandler(resp, cerr, 1)
+	case err != nil:
+		return c.t.errorHandler(resp, err, 1)
+	}
+	return resp, nil
+}
+
+// retry discards the first attempt's response, waits the time decide chose
+// and runs the retry engine for the attempts after the first.
+func (c *call) retry(first *http.Response) (*http.Response, error) {
+	if first != nil {
+		drain(first.Body)
+	}
+	if err := c.pause(c.req.Context(), c.wait); err != nil {
+		return c.t.errorHandler(nil, err, 1)
+	}
+	rr, err := c.engineRequest()
+	if err != nil {
+		return nil, err
+	}
+	return c.t.engine.Do(rr)
 }
 
 // Stats returns a snapshot of the transport's figures per scope.

@@ -297,3 +297,32 @@ func TestTypedErrorsThroughHTTPClient(t *testing.T) {
 	assert.True(t, errors.Is(err, pacer.ErrRateLimited))
 	assert.NotContains(t, err.Error(), srv.URL+`": Get "`, "no doubled url.Error")
 }
+
+// closeTracker is a request body that records being closed.
+type closeTracker struct {
+	io.Reader
+	closed bool
+}
+
+func (c *closeTracker) Close() error { c.closed = true; return nil }
+
+func TestBodyClosedWhenNeverSent(t *testing.T) {
+	// RoundTrip must close the body on every path, also when the request
+	// is refused before it is sent.
+	srv := newScript(t, status(200, ""))
+	for name, getBody := range map[string]bool{"with GetBody": true, "without GetBody": false} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			body := &closeTracker{Reader: strings.NewReader("x")}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, body)
+			if getBody {
+				req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }
+			}
+			_, err := pacer.NewTransport(nil).RoundTrip(req)
+			require.ErrorIs(t, err, context.Canceled)
+			assert.True(t, body.closed)
+			assert.Zero(t, srv.hits.Load())
+		})
+	}
+}
