@@ -48,7 +48,7 @@ func fullProfile() profile {
 			"demeterrr": {scale: 60, over: 2, half: 2},
 		},
 		mixed:    mixedSpec{scale: 60, windows: 3},
-		overhead: overheadSpec{rounds: 7, round: time.Second},
+		overhead: overheadSpec{rounds: 11, round: time.Second},
 		faults:   faultsSpec{n: 500, scale: 200},
 		overload: overloadSpec{scale: 50, rate: 5, before: 20 * time.Second, outage: time.Minute,
 			after: 40 * time.Second, redeliver: 30 * time.Second, deliveries: 4},

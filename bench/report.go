@@ -142,7 +142,9 @@ func writeOverhead(w io.Writer, r results) {
 		"An unlimited loopback server (200 with `X-RateLimit-*` headers that never run out). "+
 		"8 workers send GETs for %s per contender per round, %d rounds, contenders interleaved "+
 		"(the order rotates each round); medians over the rounds, and *vs bare* is the median of each "+
-		"round's ratio to the bare transport's rate in the same round. Allocations are counted by the Go "+
+		"round's ratio to the bare transport's rate in the same round. It runs first, in a fresh "+
+		"process (after ten minutes of the other workloads the same rounds read 5–10 %% lower for "+
+		"pacer on this shared machine). Allocations are counted by the Go "+
 		"runtime for the whole process, so they include the server's share (the same for every "+
 		"contender): compare the differences.\n\n", spec.round, spec.rounds)
 	base := r.overhead[0]
