@@ -28,8 +28,11 @@ type call struct {
 	last     Outcome       // of the latest attempt
 	hint     time.Duration // the server's wait on the latest response, if any
 	hasHint  bool
-	stopped  bool   // decide gave up on a failed attempt
-	permit   permit // the latest attempt's leave from the breaker
+	stopped  bool // decide gave up on a failed attempt
+	// uncertain: an attempt with side effects was cut off after it was
+	// sent, and the request was retried (under an Idempotency-Key).
+	uncertain bool
+	permit    permit // the latest attempt's leave from the breaker
 }
 
 type callKey struct{}

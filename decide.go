@@ -23,8 +23,9 @@ func (c *call) decide(ctx context.Context, resp *http.Response, err error) (bool
 		case errorFinal:
 			return false, nil
 		case errorUnsafe:
-			return false, c.outcomeUnknown(err)
+			return false, c.outcomeUnknown(nil, err)
 		}
+		c.uncertain = c.uncertain || !neverSent(err) && !idempotent(c.req.Method)
 		return c.schedule(ctx, resp, c.backoff(), false)
 	}
 	status := resp.StatusCode
@@ -88,14 +89,32 @@ func (c *call) rateLimitError(wait time.Duration, cause error) *RateLimitError {
 	}
 }
 
-// outcomeUnknown is the error of a request sent, cut off before its answer,
-// and not repeatable.
-func (c *call) outcomeUnknown(err error) *OutcomeUnknownError {
+// outcomeUnknown is the error of a request an attempt of which was cut off
+// after it was sent, ending with resp or err.
+func (c *call) outcomeUnknown(resp *http.Response, err error) *OutcomeUnknownError {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return &OutcomeUnknownError{Scope: c.ticket.Scope, Method: c.req.Method, Attempts: c.attempts, Err: err}
+	e := &OutcomeUnknownError{Scope: c.ticket.Scope, Method: c.req.Method, Attempts: c.attempts,
+		IdempotencyKey: c.req.Header.Get(IdempotencyKeyHeader), Err: err}
+	if resp != nil {
+		e.StatusCode = resp.StatusCode
+		drain(resp.Body)
+	} else {
+		e.StatusCode = c.last.Status
+	}
+	return e
+}
+
+// settle turns the end of a request an earlier attempt of which may have
+// been acted on (c.uncertain) into an *OutcomeUnknownError, unless an
+// answer says what became of it: a final error, 5xx or 429 does not.
+func (c *call) settle(resp *http.Response, err error) (*http.Response, error) {
+	if !c.uncertain || err == nil && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		return resp, err
+	}
+	return nil, c.outcomeUnknown(resp, err)
 }
 
 // gaveUp records a request that ended in an error.

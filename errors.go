@@ -92,31 +92,50 @@ func (e *CircuitOpenError) Error() string {
 // Is reports whether target is ErrCircuitOpen.
 func (e *CircuitOpenError) Is(target error) bool { return target == ErrCircuitOpen }
 
-// OutcomeUnknownError reports a request that was sent and whose connection
-// failed before a response arrived, and that pacer did not retry because its
-// method is not idempotent and it carried no Idempotency-Key (see
-// WithIdempotencyKeys). The server may have acted on it: look the result up
-// before sending it again, or send it with an idempotency key. It matches
-// errors.Is(err, ErrOutcomeUnknown), and errors.Is/As reach the transport
-// error through it.
+// OutcomeUnknownError reports a request with side effects (a method that
+// is not idempotent) whose connection failed after it was sent, before an
+// answer, so that the server may have acted on it, and that did not end in
+// an answer saying what became of it:
+//
+//   - without an Idempotency-Key pacer does not retry it (a retry could
+//     duplicate the work): Attempts counts the failed one, Err is the
+//     transport error;
+//   - with one (WithIdempotencyKeys, or the caller's own) pacer retries it
+//     under the same key, and this error replaces a final 5xx or 429 or a
+//     final error (then in Err): the server never answered for the attempt
+//     that may have acted. Sending it again under IdempotencyKey is safe.
+//
+// Look the result up before sending it again without the key. It matches
+// errors.Is(err, ErrOutcomeUnknown), and errors.Is/As reach Err through it.
 type OutcomeUnknownError struct {
 	// Scope is the budget scope of the request (never a raw credential).
 	Scope string
 	// Method is the request's method.
 	Method string
-	// Attempts is how many attempts were sent, the failed one included.
+	// Attempts is how many attempts were sent.
 	Attempts int
-	// Err is the transport error of the last attempt.
+	// StatusCode is the last attempt's status, 0 if it got no answer.
+	StatusCode int
+	// IdempotencyKey is the key every attempt carried, "" if none.
+	IdempotencyKey string
+	// Err is the last attempt's error, nil if it was answered.
 	Err error
 }
 
 func (e *OutcomeUnknownError) Error() string {
-	return fmt.Sprintf("pacer: outcome unknown: %s sent (scope %s, %d attempts), connection failed before the answer, not retried: %v",
-		e.Method, e.Scope, e.Attempts, e.Err)
+	msg := fmt.Sprintf("pacer: outcome unknown: %s sent (scope %s, %d attempts), a connection failed before its answer",
+		e.Method, e.Scope, e.Attempts)
+	if e.StatusCode != 0 {
+		msg += fmt.Sprintf(", last status %d", e.StatusCode)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
 }
 
 // Is reports whether target is ErrOutcomeUnknown.
 func (e *OutcomeUnknownError) Is(target error) bool { return target == ErrOutcomeUnknown }
 
-// Unwrap returns the transport error.
+// Unwrap returns the last attempt's error.
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }

@@ -29,14 +29,19 @@ func alwaysRetried(status int) bool {
 }
 
 // mayRepeat reports whether sending req again cannot duplicate work: its
-// method is idempotent (RFC 9110 §9.2.2) or it carries an Idempotency-Key.
+// method is idempotent or it carries an Idempotency-Key.
 func mayRepeat(req *http.Request) bool {
-	switch req.Method {
+	return idempotent(req.Method) || req.Header.Get(IdempotencyKeyHeader) != ""
+}
+
+// idempotent reports whether a method is idempotent (RFC 9110 §9.2.2).
+func idempotent(method string) bool {
+	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace,
 		http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return req.Header.Get(IdempotencyKeyHeader) != ""
+	return false
 }
 
 // errorKind is what a transport error allows.

@@ -74,7 +74,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.run(out)
+	resp, err := c.settle(c.run(out))
 	if err != nil || c.stopped {
 		c.gaveUp(err)
 	}

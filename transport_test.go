@@ -192,6 +192,43 @@ func TestLostConnectionAfterSend(t *testing.T) {
 		assert.Equal(t, keys[0], keys[1])
 		assert.Empty(t, req.Header.Get(pacer.IdempotencyKeyHeader), "the caller's request is not modified")
 	})
+	t.Run("POST with a key that ends without an answer for it is uncertain", func(t *testing.T) {
+		var keys []string
+		record := func(h http.HandlerFunc) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				keys = append(keys, r.Header.Get(pacer.IdempotencyKeyHeader))
+				h(w, r)
+			}
+		}
+		srv := newScript(t, record(hangUp), record(status(503, "")), record(status(503, "")))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+		_, err := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithIdempotencyKeys(), pacer.WithMaxAttempts(3)).Do(req)
+		var oue *pacer.OutcomeUnknownError
+		require.ErrorAs(t, err, &oue, "a final 503 does not say what became of the first attempt")
+		assert.Equal(t, 3, oue.Attempts)
+		assert.Equal(t, 503, oue.StatusCode)
+		require.Len(t, keys, 3)
+		assert.Equal(t, keys[0], oue.IdempotencyKey, "send it again under this key")
+		assert.NoError(t, oue.Err)
+	})
+	t.Run("POST with a key answered at last is not uncertain", func(t *testing.T) {
+		for _, final := range []int{201, 422} {
+			srv := newScript(t, hangUp, status(final, ""))
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+			resp, err := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithIdempotencyKeys()).Do(req)
+			require.NoError(t, err)
+			readBody(t, resp)
+			assert.Equal(t, final, resp.StatusCode)
+		}
+	})
+	t.Run("PUT is idempotent: a final 503 is handed back", func(t *testing.T) {
+		srv := newScript(t, hangUp, status(503, ""), status(503, ""))
+		req, _ := http.NewRequest(http.MethodPut, srv.URL, strings.NewReader("{}"))
+		resp, err := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithMaxAttempts(3)).Do(req)
+		require.NoError(t, err)
+		readBody(t, resp)
+		assert.Equal(t, 503, resp.StatusCode)
+	})
 	t.Run("POST after a 429 reports both attempts", func(t *testing.T) {
 		srv := newScript(t, status(429, "", "Retry-After", "1"), hangUp, status(201, ""))
 		_, err := newTestClient(clocktest.NewInstant(time.Time{})).Post(srv.URL, "application/json", strings.NewReader("{}"))
