@@ -133,7 +133,7 @@ func (s *memScope) grant(now time.Time, st *MemoryStore, route uint64) Slot {
 	}
 	s.inFlight++
 	rec := s.learned.granted(route)
-	return Slot{Scope: s.name, Granted: now, Mark: uint64(rec.seq), rec: rec}
+	return Slot{Scope: s.name, Granted: now, rec: rec}
 }
 
 // release frees slot sl with outcome o (o.At set) and lets the head waiter
