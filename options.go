@@ -243,3 +243,28 @@ func withHeadroom(bs []Budget, f float64) []Budget {
 	}
 	return out
 }
+
+// number is what positiveOr accepts: the option fields that default when
+// unset.
+type number interface {
+	~int | ~int64 | ~float64
+}
+
+// positiveOr returns v when it is set (positive), else def: options read
+// zero or a negative value as "use the default".
+func positiveOr[T number](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// newStore returns the configured store, or a MemoryStore on the
+// transport's clock with the queue and learning options applied.
+func (c *config) newStore() Store {
+	if c.store != nil {
+		return c.store
+	}
+	return &MemoryStore{Clock: c.clock, QueueLimit: c.queueLimit, IgnoreServerLimits: c.noLearning,
+		Adaptive: c.adaptive}
+}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
+	"time"
 )
 
 // IdempotencyKeyHeader is the header that marks a request as safe to repeat:
@@ -85,4 +87,127 @@ func permanent(err error) bool {
 func neverSent(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// decide is the retry decision for the latest attempt: whether to retry
+// and, if so, after which wait (stored in c.wait). When it stops on a 429 it
+// returns a *RateLimitError (unless WithRateLimitResponses); on other
+// statuses the caller gets the last response, and after a transport error
+// that error, as an *OutcomeUnknownError when the request may have been
+// acted on and could not be repeated safely.
+func (c *call) decide(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, nil
+		}
+		switch classifyError(err, c.repeatable) {
+		case errorFinal:
+			return false, nil
+		case errorUnsafe:
+			return false, c.outcomeUnknown(nil, err)
+		}
+		c.uncertain = c.uncertain || !neverSent(err) && !idempotent(c.req.Method)
+		return c.schedule(ctx, resp, c.backoff(), false)
+	}
+	status := resp.StatusCode
+	if !alwaysRetried(status) && !(c.t.cfg.retryStatuses[status] && c.repeatable) {
+		return false, nil
+	}
+	if c.hasHint {
+		return c.schedule(ctx, resp, c.hint, true)
+	}
+	return c.schedule(ctx, resp, c.backoff(), false)
+}
+
+// backoff draws the next capped exponential wait.
+func (c *call) backoff() time.Duration {
+	return c.t.cfg.backoff.Delay(c.attempts, c.prevWait, c.t.cfg.rand())
+}
+
+// schedule retries after wait unless the attempts are spent, the server
+// asked for more than the max wait, or the wait would pass ctx's deadline:
+// pacer then returns at once instead of sleeping for nothing.
+func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Duration, fromServer bool) (bool, error) {
+	cfg := c.t.cfg
+	if c.attempts >= cfg.maxAttempts {
+		return c.stop(resp, wait, nil)
+	}
+	if fromServer && wait > cfg.maxWait {
+		return c.stop(resp, wait, nil)
+	}
+	wait = min(wait, cfg.maxWait)
+	if pastDeadline(ctx, wait) {
+		return c.stop(resp, wait, context.DeadlineExceeded)
+	}
+	if err := c.spendRetry(fromServer); err != nil {
+		c.stopped = true
+		return false, err
+	}
+	c.wait, c.prevWait = wait, wait
+	c.t.tracker.retry(RetryEvent{Request: c.id(), Attempt: c.attempts, Status: c.last.Status, Wait: wait})
+	return true, nil
+}
+
+// stop ends the retries. A final 429 becomes a *RateLimitError carrying
+// when to retry and what the server said.
+func (c *call) stop(resp *http.Response, wait time.Duration, cause error) (bool, error) {
+	c.stopped = true
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests || c.t.cfg.return429 {
+		return false, nil
+	}
+	return false, c.rateLimitError(wait, cause)
+}
+
+func (c *call) rateLimitError(wait time.Duration, cause error) *RateLimitError {
+	return &RateLimitError{
+		Scope:      c.ticket.Scope,
+		RetryAt:    c.t.cfg.clock.Now().Add(wait),
+		RetryAfter: wait,
+		StatusCode: c.last.Status,
+		Attempts:   c.attempts,
+		RateLimit:  c.last.RateLimit,
+		Err:        cause,
+	}
+}
+
+// outcomeUnknown is the error of a request an attempt of which was cut off
+// after it was sent, ending with resp or err.
+func (c *call) outcomeUnknown(resp *http.Response, err error) *OutcomeUnknownError {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	e := &OutcomeUnknownError{Scope: c.ticket.Scope, Method: c.req.Method, Attempts: c.attempts,
+		IdempotencyKey: c.req.Header.Get(IdempotencyKeyHeader), Err: err}
+	if resp != nil {
+		e.StatusCode = resp.StatusCode
+		drain(resp.Body)
+	} else {
+		e.StatusCode = c.last.Status
+	}
+	return e
+}
+
+// settle turns the end of a request an earlier attempt of which may have
+// been acted on (c.uncertain) into an *OutcomeUnknownError, unless an
+// answer says what became of it: a final error, 5xx or 429 does not.
+func (c *call) settle(resp *http.Response, err error) (*http.Response, error) {
+	if !c.uncertain || err == nil && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		return resp, err
+	}
+	return nil, c.outcomeUnknown(resp, err)
+}
+
+// gaveUp records a request that ended in an error.
+func (c *call) gaveUp(err error) {
+	c.t.tracker.giveUp(GiveUpEvent{Request: c.id(), Attempts: c.attempts, Status: c.last.Status, Err: err})
+}
+
+// pastDeadline reports whether waiting d would pass ctx's deadline. Context
+// deadlines are on the wall clock, so d is compared with the wall-clock time
+// left (with a scaled or fake Clock, d is taken as wall-clock time, which
+// errs on the side of returning early).
+func pastDeadline(ctx context.Context, d time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < d
 }
