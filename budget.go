@@ -2,104 +2,91 @@ package pacer
 
 import (
 	"context"
-	"slices"
-	"strings"
+	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/pacerhq/pacer/internal/memstore"
 )
 
-// DefaultIdleTTL is how long a MemoryStore keeps an idle scope by default.
-const DefaultIdleTTL = 10 * time.Minute
+// Budget is a client-side limit: at most Limit requests reach the server in
+// any interval of length Window. A Budget with Limit <= 0 or Window <= 0
+// limits nothing. Set budgets with WithBudget and WithRouteBudget.
+type Budget struct {
+	Limit  int
+	Window time.Duration
+}
 
-// MemoryStore is the in-memory Store of one process: the default store of a
-// Transport. The zero value is ready to use; NewMemoryStore returns one too.
-// Set the fields before the first call and do not change them afterwards.
-// A MemoryStore is safe for concurrent use by multiple goroutines.
+// AdaptiveMode selects when a MemoryStore throttles a scope by additive
+// increase, multiplicative decrease (AIMD) of its send rate, for servers
+// that answer 429 without saying anything about their limit. The zero value
+// is AdaptiveAuto.
+type AdaptiveMode int
+
+const (
+	// AdaptiveAuto activates adaptive mode in a scope on its first 429 that
+	// carried no rate-limit headers, and releases it once nothing is queued
+	// and the allowed rate has grown far above anything the scope sends at.
+	AdaptiveAuto AdaptiveMode = iota
+	// AdaptiveOff never activates adaptive mode.
+	AdaptiveOff
+	// AdaptiveAlways activates adaptive mode on a scope's first 429, with or
+	// without headers, and never releases it.
+	AdaptiveAlways
+)
+
+// MemoryStore is the in-memory Store of one process: the default store of
+// a Transport, configured there by WithQueueLimit, WithAdaptive and
+// WithoutLearning. Build one yourself only to use it elsewhere (as the
+// fallback of a shared store, say). The zero value is ready to use; set the
+// fields before the first call and do not change them afterwards. A
+// MemoryStore is safe for concurrent use by multiple goroutines.
 //
-// # Windows
+// Windows: each valid Budget of a ticket is an exact sliding window — in no
+// interval of length Window does the server receive more than Limit
+// requests of the scope, all budgets holding at once. A slot counts from
+// Reserve until Window after its response arrived (Outcome.At), so the
+// bound holds whatever the latency; a window keeps at most Limit release
+// times (8 bytes each). Ticket.Pace spreads sends evenly, one every
+// Window/Limit of the tightest budget.
 //
-// Each valid Budget of a ticket is an exact sliding window: in no interval
-// of length Window does the server receive more than Limit requests of the
-// scope, all budgets holding at once (100 per minute AND 1000 per hour). A
-// slot counts from the moment Reserve grants it until Window after its
-// response arrived (Outcome.At); while the request is in flight it counts.
-// The server received the request somewhere in between, so no server-side
-// window can see more than Limit of them, whatever the latency. A slot
-// observed with Outcome.Sent false never reached the server and is freed at
-// once; so is one answered 5xx without rate-limit headers, which the
-// server's limiter did not speak for (see Outcome.Counted). A window keeps at most Limit release times (8 bytes each) whatever
-// the traffic, so its memory does not grow with time. A scope's windows are
-// those of its latest ticket.
+// Queue: requests that cannot be granted wait in their scope's queue,
+// higher Ticket.Priority first, first come first served among equals; a
+// waiter whose context ends leaves at once and takes no slot. A waiter
+// whose estimated turn — the earliest grant once the waiters ahead of it
+// are served — is past its context's deadline gets a *RateLimitError at
+// once, RetryAt being that turn.
 //
-// With Ticket.Pace, sends are also spread evenly: one every Window/Limit of
-// the tightest budget (a rate.Limiter with a burst of 1).
+// Learned limits: every response's rate-limit headers bound how many more
+// requests the scope may send before the reset they name, counting those in
+// flight; answers naming different limits are told apart per route (a
+// per-endpoint API needs no route table). A 429's Retry-After holds the
+// scope; a bare 429 holds it for a growing time, then lets one probe
+// through at a time; adaptive mode (AdaptiveMode) paces servers that say
+// nothing.
 //
-// # Queue
-//
-// Requests that cannot be granted wait in their scope's queue: higher
-// Ticket.Priority first, first come first served among equals. Scopes are
-// independent: a request never waits behind another scope's requests, nor
-// behind requests of its scope that draw from another server-side pool
-// (see classQueues). Each
-// waiter waits on its own context and in its own goroutine; one that gives
-// up leaves at once and takes no slot. When the earliest possible grant
-// (assuming the requests in flight were sent) is later than the context's
-// deadline, Reserve returns a *RateLimitError wrapping
-// context.DeadlineExceeded at once instead of waiting.
-//
-// # Learned limits
-//
-// Every response carrying rate-limit headers bounds how many more requests
-// the scope may send before the Reset it names: "3 remaining until T" lets at
-// most 3 more out before T, counting those in flight (see learnedLimits for
-// why this stays safe with concurrent requests and answers out of order).
-// Answers naming different limits (one per endpoint, as on
-// vendor-docs/campaigns-api.txt) are told apart: each route learns the pool
-// it draws from, and a pool that ran out holds back its own routes only,
-// in the queue too (see learnedLimits). When every such bound has expired and the latest response (status below
-// 500) carried headers, the scope sends one request at a time until a
-// response brings fresh headers; a scope with no configured budget does the
-// same until its first response. So a client with no budget at all gets no
-// 429 from a server that sends its headers on successful responses. When
-// responses stop carrying headers, only the configured budgets apply. A 429
-// with a Retry-After holds the scope back until it has passed; a bare 429
-// holds it for a growing time, then lets one probe through at a time (see
-// bareHold). After 5xx answers without headers the server may not have
-// counted, a scope its learned bounds hold back probes one request at a time
-// rather than wait for the reset, so a 503 storm does not park it for a
-// window once the server has recovered.
-//
-// # Adaptive mode
-//
-// For servers that answer only a bare 429, the scope's send rate is cut on
-// each 429 and raised on each success (AIMD); see AdaptiveMode.
-//
-// # Memory
-//
-// A scope holding no slot, no waiter and no learned limit in force is
-// forgotten IdleTTL after its last use, during later calls, so a stream of
-// distinct scopes does not grow memory without bound.
+// Memory: a scope holding no slot, no waiter and no learned limit in force
+// is forgotten IdleTTL after its last use, during later calls.
 type MemoryStore struct {
-	// Clock is the time source of windows and waits; nil means SystemClock().
+	// Clock is the time source of windows and waits; nil means
+	// SystemClock(). The Transport's default store uses WithClock's.
 	Clock Clock
-	// QueueLimit bounds how many requests may wait for a slot in one scope:
-	// Reserve returns ErrQueueFull at once when it is reached. 0 or less
+	// QueueLimit bounds how many requests may wait for a slot in one
+	// scope; beyond it Reserve returns ErrQueueFull at once. 0 or less
 	// means no bound.
 	QueueLimit int
-	// IdleTTL is how long an idle scope stays in memory after its last use;
-	// 0 means DefaultIdleTTL and a negative value keeps scopes forever.
+	// IdleTTL is how long an idle scope stays in memory after its last
+	// use: 0 means 10 minutes, a negative value forever.
 	IdleTTL time.Duration
 	// IgnoreServerLimits turns learned limits off: response headers and
-	// Retry-After no longer hold a scope back; only its budgets (and adaptive
-	// mode, unless AdaptiveOff) apply. The default (false) learns.
+	// Retry-After no longer hold a scope back; only its budgets (and
+	// adaptive mode) apply.
 	IgnoreServerLimits bool
 	// Adaptive selects adaptive mode; the zero value is AdaptiveAuto.
 	Adaptive AdaptiveMode
 
-	mu        sync.RWMutex
-	scopes    map[string]*memScope
-	nextSweep atomic.Int64 // Unix nanoseconds of the next sweep for idle scopes
+	once sync.Once
+	eng  *memstore.Store
 }
 
 var (
@@ -107,88 +94,64 @@ var (
 	_ UsageReporter = (*MemoryStore)(nil)
 )
 
-// NewMemoryStore returns a MemoryStore with default settings, the same as
-// new(MemoryStore).
-func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+func (m *MemoryStore) engine() *memstore.Store {
+	m.once.Do(func() {
+		m.eng = &memstore.Store{Clock: m.Clock, QueueLimit: m.QueueLimit, IdleTTL: m.IdleTTL,
+			IgnoreServerLimits: m.IgnoreServerLimits, Adaptive: memstore.AdaptiveMode(m.Adaptive)}
+	})
+	return m.eng
+}
 
 // Reserve waits until t's scope may send one more request and holds a slot
 // for it; see Store and MemoryStore for the rules and the errors.
-func (st *MemoryStore) Reserve(ctx context.Context, t Ticket) (Slot, error) {
-	if err := ctx.Err(); err != nil {
-		return Slot{}, err
+func (m *MemoryStore) Reserve(ctx context.Context, t Ticket) (Slot, error) {
+	var buf [4]memstore.Budget // tickets rarely carry more: no allocation
+	mt := memstore.Ticket{Scope: t.Scope, Budgets: buf[:0], Pace: t.Pace, Priority: t.Priority, Route: t.Route}
+	for _, b := range t.Budgets {
+		mt.Budgets = append(mt.Budgets, memstore.Budget(b))
 	}
-	clk := clockOrSystem(st.Clock)
-	now := clk.Now()
-	s := st.acquire(t.Scope, now)
-	defer s.refs.Add(-1)
-	return s.reserve(ctx, &t, now, st, clk)
+	ms, err := m.engine().Reserve(ctx, mt)
+	if err != nil {
+		return Slot{}, m.storeError(t.Scope, err)
+	}
+	return Slot{Scope: ms.Scope, Granted: ms.Granted, Waited: ms.Waited, mem: ms}, nil
 }
 
-// Observe releases slot sl into its scope's windows (freeing it at once if
+// storeError turns the engine's refusals into the package's errors.
+func (m *MemoryStore) storeError(scope string, err error) error {
+	var late *memstore.LateError
+	switch {
+	case errors.Is(err, memstore.ErrQueueFull):
+		return ErrQueueFull
+	case errors.As(err, &late):
+		return &RateLimitError{Scope: scope, RetryAt: late.At, RetryAfter: late.At.Sub(clockOrSystem(m.Clock).Now()),
+			RateLimit: fromMemLimit(late.Latest), Err: context.DeadlineExceeded}
+	}
+	return err
+}
+
+// Observe releases slot s into its scope's windows (freeing it at once if
 // o.Sent is false), learns from o, and wakes the scope's next waiter. o.At
-// must be on the store's clock; zero means now. A slot unknown to the store
-// is ignored.
-func (st *MemoryStore) Observe(sl Slot, o Outcome) {
-	st.mu.RLock()
-	s := st.scopes[sl.Scope]
-	if s != nil {
-		s.refs.Add(1)
-	}
-	st.mu.RUnlock()
-	if s == nil {
-		return
-	}
-	defer s.refs.Add(-1)
-	if o.At.IsZero() {
-		o.At = clockOrSystem(st.Clock).Now()
-	}
-	s.mu.Lock()
-	s.release(sl, o, st)
-	s.mu.Unlock()
+// must be on the store's clock; zero means now. A slot the store did not
+// grant is ignored.
+func (m *MemoryStore) Observe(s Slot, o Outcome) {
+	rl := o.RateLimit
+	m.engine().Observe(s.mem, memstore.Outcome{Sent: o.Sent, At: o.At, Status: o.Status,
+		RateLimit:    memstore.RateLimit{Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window},
+		HasRateLimit: o.HasRateLimit, RetryAfter: o.RetryAfter})
 }
 
 // Usage returns a snapshot of every scope in memory, by scope name.
-func (st *MemoryStore) Usage() []Usage {
-	now := clockOrSystem(st.Clock).Now()
-	st.mu.RLock()
-	list := make([]*memScope, 0, len(st.scopes))
-	for _, s := range st.scopes {
-		list = append(list, s)
+func (m *MemoryStore) Usage() []Usage {
+	us := m.engine().Usage()
+	out := make([]Usage, len(us))
+	for i, u := range us {
+		out[i] = Usage{Scope: u.Scope, InWindow: u.InWindow, InFlight: u.InFlight, Queued: u.Queued,
+			Learned: fromMemLimit(u.Learned), AdaptiveRate: u.AdaptiveRate}
 	}
-	st.mu.RUnlock()
-	out := make([]Usage, 0, len(list))
-	for _, s := range list {
-		s.mu.Lock()
-		out = append(out, s.usage(now))
-		s.mu.Unlock()
-	}
-	slices.SortFunc(out, func(a, b Usage) int { return strings.Compare(a.Scope, b.Scope) })
 	return out
 }
 
-// acquire returns the scope named name, created if needed, with its refs
-// incremented; the caller decrements them when done.
-func (st *MemoryStore) acquire(name string, now time.Time) *memScope {
-	st.maybeSweep(now)
-	st.mu.RLock()
-	s := st.scopes[name]
-	if s != nil {
-		s.refs.Add(1)
-	}
-	st.mu.RUnlock()
-	if s != nil {
-		return s
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.scopes == nil {
-		st.scopes = make(map[string]*memScope)
-	}
-	s = st.scopes[name]
-	if s == nil {
-		s = &memScope{name: name, lastUsed: now}
-		st.scopes[name] = s
-	}
-	s.refs.Add(1)
-	return s
+func fromMemLimit(rl memstore.RateLimit) RateLimit {
+	return RateLimit{Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/pacerhq/pacer/internal/route"
 )
 
 // call is the state of one RoundTrip across its attempts. The retry engine
@@ -42,7 +43,7 @@ func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
 func (t *Transport) newCall(req *http.Request) *call {
 	scope, budgets := t.cfg.scopeOf(req)
 	ticket := Ticket{Scope: scope, Budgets: budgets, Pace: t.cfg.pace, Priority: PriorityOf(req.Context()),
-		route: routeKey(req.Method, req.URL.Path)}
+		Route: route.Key(req.Method, req.URL.Path)}
 	return &call{t: t, orig: req, ticket: ticket}
 }
 

@@ -99,9 +99,9 @@ func PriorityOf(ctx context.Context) int {
 	return p
 }
 
-// route is a method and path template such as "GET /v1/campaigns/:id" with
+// routeRule is a method and path template such as "GET /v1/campaigns/:id" with
 // the budgets that apply to requests matching it.
-type route struct {
+type routeRule struct {
 	pattern string   // as given, normalised: "GET /v1/campaigns/:id"
 	method  string   // upper case; "" matches any method
 	segs    []string // path segments; ":name" matches any one segment
@@ -109,7 +109,7 @@ type route struct {
 }
 
 // parseRoute reads "METHOD /path/:param" or "/path" (any method).
-func parseRoute(pattern string) route {
+func parseRoute(pattern string) routeRule {
 	method, path, ok := strings.Cut(strings.TrimSpace(pattern), " ")
 	if !ok {
 		method, path = "", method
@@ -120,7 +120,7 @@ func parseRoute(pattern string) route {
 	if method != "" {
 		norm = method + " " + norm
 	}
-	return route{pattern: norm, method: method, segs: segs}
+	return routeRule{pattern: norm, method: method, segs: segs}
 }
 
 func splitPath(p string) []string {
@@ -134,7 +134,7 @@ func splitPath(p string) []string {
 // match reports whether the request's method and path fit the route, and how
 // many literal segments matched (more literals = a more specific route). It
 // walks the path in place, without allocating.
-func (r *route) match(method, path string) (literals int, ok bool) {
+func (r *routeRule) match(method, path string) (literals int, ok bool) {
 	if r.method != "" && r.method != method {
 		return 0, false
 	}
@@ -160,14 +160,14 @@ func (r *route) match(method, path string) (literals int, ok bool) {
 }
 
 // routeTable finds the most specific route for a request.
-type routeTable []*route
+type routeTable []*routeRule
 
 // lookup returns the most specific matching route, or nil.
-func (t routeTable) lookup(req *http.Request) *route {
+func (t routeTable) lookup(req *http.Request) *routeRule {
 	if len(t) == 0 {
 		return nil
 	}
-	var best *route
+	var best *routeRule
 	bestLit := -1
 	for _, r := range t {
 		if lit, ok := r.match(req.Method, req.URL.Path); ok && lit > bestLit {

@@ -3,15 +3,9 @@ package pacer
 import (
 	"context"
 	"time"
-)
 
-// Budget is a client-side limit: at most Limit requests reach the server in
-// any interval of length Window. A Budget with Limit <= 0 or Window <= 0
-// limits nothing.
-type Budget struct {
-	Limit  int
-	Window time.Duration
-}
+	"github.com/pacerhq/pacer/internal/memstore"
+)
 
 // Ticket is a request for one slot, as the transport hands it to a Store.
 type Ticket struct {
@@ -28,8 +22,11 @@ type Ticket struct {
 	// Priority orders waiters: a higher priority is served first; equal
 	// priorities are served first-in first-out.
 	Priority int
-
-	route uint64 // routeKey of the request, set by the transport
+	// Route names the request's route: a hash of its method and path with
+	// identifier-like segments folded ("GET /v1/campaigns/:id"), never 0.
+	// Requests on one route draw from the same server-side pools, so a
+	// store can learn per route which of the server's limits applies.
+	Route uint64
 }
 
 // Slot is a reservation granted by a Store. The transport passes it back,
@@ -48,7 +45,7 @@ type Slot struct {
 	// waited for its slot (the tracker counts such waits in Stats).
 	Waited bool
 
-	rec grantRecord // a MemoryStore's record of the grant
+	mem memstore.Slot // a MemoryStore's grant
 }
 
 // Outcome is what happened to the request sent under a slot.

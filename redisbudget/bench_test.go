@@ -56,6 +56,6 @@ func benchStores(b *testing.B) []benchStore {
 	r := startRedis(b)
 	return []benchStore{
 		{"redis", New(r.client(b), WithTimeout(time.Second))},
-		{"memory", pacer.NewMemoryStore()},
+		{"memory", new(pacer.MemoryStore)},
 	}
 }

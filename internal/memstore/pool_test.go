@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pacerhq/pacer/internal/clocktest"
+	"github.com/pacerhq/pacer/internal/route"
 )
 
 // named is an answer naming a limit of limit requests, remaining left
@@ -20,7 +21,7 @@ func named(limit, remaining int, reset time.Duration) Outcome {
 }
 
 func onRoute(method, path string) Ticket {
-	return Ticket{Scope: "api", route: routeKey(method, path)}
+	return Ticket{Scope: "api", Route: route.Key(method, path)}
 }
 
 var (
@@ -138,7 +139,7 @@ func TestPoolsShareTheScopeBudgetInQueueOrder(t *testing.T) {
 	a := h.start(ctx, "tight first", with(tight, 0))
 	b := h.start(ctx, "generous second", with(generous, 0))
 	c := h.start(ctx, "tight third", with(tight, 0))
-	d := h.start(ctx, "generous interactive", with(generous, PriorityInteractive))
+	d := h.start(ctx, "generous interactive", with(generous, 10))
 	assert.Equal(t, []string{"generous interactive", "tight first", "generous second", "tight third"},
 		h.grantOrder(time.Second, a, b, c, d))
 }

@@ -1,4 +1,4 @@
-package pacer
+package route
 
 import (
 	"testing"
@@ -14,7 +14,7 @@ func TestRouteKey(t *testing.T) {
 		{{"GET", "/a//b"}, {"GET", "/a/b"}},
 	}
 	for _, c := range same {
-		assert.Equal(t, routeKey(c[0][0], c[0][1]), routeKey(c[1][0], c[1][1]), "%v", c)
+		assert.Equal(t, Key(c[0][0], c[0][1]), Key(c[1][0], c[1][1]), "%v", c)
 	}
 	different := [][2][2]string{
 		{{"GET", "/v1/campaigns/7"}, {"POST", "/v1/campaigns/7"}},
@@ -25,8 +25,8 @@ func TestRouteKey(t *testing.T) {
 		{{"GET", "/ab"}, {"GET", "/a/b"}},
 	}
 	for _, c := range different {
-		assert.NotEqual(t, routeKey(c[0][0], c[0][1]), routeKey(c[1][0], c[1][1]), "%v", c)
+		assert.NotEqual(t, Key(c[0][0], c[0][1]), Key(c[1][0], c[1][1]), "%v", c)
 	}
-	assert.NotZero(t, routeKey("", ""))
-	assert.Zero(t, testing.AllocsPerRun(100, func() { routeKey("GET", "/v1/campaigns/7/statistics") }))
+	assert.NotZero(t, Key("", ""))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { Key("GET", "/v1/campaigns/7/statistics") }))
 }

@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"net/http"
@@ -9,7 +9,7 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// memScope is the state of one scope of a MemoryStore: its windows, pacing,
+// memScope is the state of one scope of a Store: its windows, pacing,
 // learned limits, adaptive rate and wait queue, all guarded by mu.
 type memScope struct {
 	name string
@@ -103,7 +103,7 @@ func (s *memScope) rebuildWindows(bs []Budget, now time.Time) {
 }
 
 // gate evaluates every constraint of the scope at now.
-func (s *memScope) gate(now time.Time, st *MemoryStore, route uint64) grantGate {
+func (s *memScope) gate(now time.Time, st *Store, route uint64) grantGate {
 	g := grantGate{now: now, at: now}
 	for i := range s.windows {
 		at, afterAnswer := s.windows[i].nextFree(now, s.inFlight)
@@ -123,7 +123,7 @@ func (s *memScope) gate(now time.Time, st *MemoryStore, route uint64) grantGate 
 }
 
 // grant takes a slot at now; the caller has checked the gate.
-func (s *memScope) grant(now time.Time, st *MemoryStore, route uint64) Slot {
+func (s *memScope) grant(now time.Time, st *Store, route uint64) Slot {
 	if s.pace != nil {
 		s.pace.AllowN(now, 1)
 	}
@@ -138,7 +138,7 @@ func (s *memScope) grant(now time.Time, st *MemoryStore, route uint64) Slot {
 
 // release frees slot sl with outcome o (o.At set) and lets the head waiter
 // look again.
-func (s *memScope) release(sl Slot, o Outcome, st *MemoryStore) {
+func (s *memScope) release(sl Slot, o Outcome, st *Store) {
 	if s.inFlight == 0 {
 		return // not a slot of this scope (observed twice, or from elsewhere)
 	}

@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"net/http"
@@ -285,11 +285,4 @@ func (l *learnedLimits) holds(now time.Time) bool {
 		}
 	}
 	return l.blocked.After(now) || l.bare.next > 0
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }

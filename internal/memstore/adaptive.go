@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"net/http"
@@ -7,21 +7,13 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// AdaptiveMode selects when a MemoryStore throttles a scope by additive
-// increase, multiplicative decrease (AIMD) of its send rate, for servers that
-// answer 429 without saying anything about their limit. The zero value is
-// AdaptiveAuto.
+// AdaptiveMode mirrors pacer.AdaptiveMode, value for value; see there.
 type AdaptiveMode int
 
+// The adaptive modes (see pacer.AdaptiveAuto and the others).
 const (
-	// AdaptiveAuto activates adaptive mode in a scope on its first 429 that
-	// carried no rate-limit headers, and releases it once nothing is queued
-	// and the allowed rate has grown far above anything the scope sends at.
 	AdaptiveAuto AdaptiveMode = iota
-	// AdaptiveOff never activates adaptive mode.
 	AdaptiveOff
-	// AdaptiveAlways activates adaptive mode on a scope's first 429, with or
-	// without headers, and never releases it.
 	AdaptiveAlways
 )
 

@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func (l *lockedServer) arrive() Outcome {
 // halfway through), random priorities, and some callers that give up
 // before sending or while waiting. It returns how many requests were sent,
 // and how many of them were refused with a 429.
-func stress(st *MemoryStore, srv *lockedServer, tk Ticket, workers int, d time.Duration) (sent, refused int) {
+func stress(st *Store, srv *lockedServer, tk Ticket, workers int, d time.Duration) (sent, refused int) {
 	return stressRoutes(st, []route429{{tk, srv}}, workers, d)
 }
 
@@ -40,7 +40,7 @@ type route429 struct {
 }
 
 // stressRoutes is stress with each request on a route drawn at random.
-func stressRoutes(st *MemoryStore, routes []route429, workers int, d time.Duration) (sent, refused int) {
+func stressRoutes(st *Store, routes []route429, workers int, d time.Duration) (sent, refused int) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	stop := time.Now().Add(d)
@@ -84,7 +84,7 @@ func stressRoutes(st *MemoryStore, routes []route429, workers int, d time.Durati
 
 func TestStressWindowsNeverExceeded(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	st := &MemoryStore{IgnoreServerLimits: true, Adaptive: AdaptiveOff}
+	st := &Store{IgnoreServerLimits: true, Adaptive: AdaptiveOff}
 	budgets := []Budget{{Limit: 4, Window: 20 * time.Millisecond}, {Limit: 30, Window: 300 * time.Millisecond}}
 	srv := &lockedServer{srv: simServer{limit: 1 << 30, window: time.Second}}
 	sent, _ := stress(st, srv, Ticket{Scope: "api", Budgets: budgets}, 16, 700*time.Millisecond)
@@ -99,7 +99,7 @@ func TestStressWindowsNeverExceeded(t *testing.T) {
 
 func TestStressLearnedNo429(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	st := &MemoryStore{}
+	st := &Store{}
 	srv := &lockedServer{srv: simServer{limit: 5, window: 30 * time.Millisecond, headers: true}}
 	sent, refused := stress(st, srv, Ticket{Scope: "api"}, 12, 700*time.Millisecond)
 	require.Greater(t, sent, 20)
@@ -112,7 +112,7 @@ func TestStressLearnedPoolsNo429(t *testing.T) {
 	// (the per-endpoint table with a default pool). Random routes, latencies
 	// and give-ups: no 429, and every limit held.
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	st := &MemoryStore{}
+	st := &Store{}
 	w := 30 * time.Millisecond
 	a := &lockedServer{srv: simServer{limit: 5, window: w, headers: true}}
 	b := &lockedServer{srv: simServer{limit: 9, window: w, headers: true}}

@@ -1,8 +1,8 @@
-package pacer
+package memstore
 
 import "time"
 
-// slidingWindow is the state of one Budget in one scope of a MemoryStore: the
+// slidingWindow is the state of one Budget in one scope of a Store: the
 // release times of the scope's answered slots, oldest first.
 //
 // A slot counts in the window from the moment it is granted until its

@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"context"
@@ -197,13 +197,10 @@ func TestDeadlineFailFast(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := h.st.Reserve(ctx, tk) // no goroutine: must return at once
-	var rle *RateLimitError
-	require.ErrorAs(t, err, &rle)
+	var late *LateError
+	require.ErrorAs(t, err, &late)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.ErrorIs(t, err, ErrRateLimited)
-	assert.Equal(t, "api", rle.Scope)
-	assert.Equal(t, h.when(time.Minute), rle.RetryAt)
-	assert.Equal(t, time.Minute, rle.RetryAfter)
+	assert.Equal(t, h.when(time.Minute), late.At)
 	assert.Equal(t, 0, h.queued("api"))
 
 	// A deadline the wait fits in: the request waits and is granted.
@@ -227,7 +224,8 @@ func TestDeadlineFailFastBehindHead(t *testing.T) {
 	short, cancelShort := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancelShort()
 	_, err := h.st.Reserve(short, tk)
-	require.True(t, errors.Is(err, context.DeadlineExceeded) && errors.Is(err, ErrRateLimited), "got %v", err)
+	var late *LateError
+	require.True(t, errors.As(err, &late) && errors.Is(err, context.DeadlineExceeded), "got %v", err)
 	assert.Equal(t, 1, h.queued("api"))
 	cancel()
 	_, err = head.result(t)

@@ -1,4 +1,4 @@
-package pacer
+package route
 
 import "strings"
 
@@ -8,7 +8,7 @@ import "strings"
 // one ":id" segment, so /v1/campaigns/7 and /v1/campaigns/c8 share a key:
 // any segment with a digit in it except a version ("v1", "v2.1"). Other
 // segments are literal. It never returns 0 and does not allocate.
-func routeKey(method, path string) uint64 {
+func Key(method, path string) uint64 {
 	const (
 		offset = 14695981039346656037 // FNV-1a, 64 bits
 		prime  = 1099511628211

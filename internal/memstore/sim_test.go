@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"container/heap"
@@ -52,7 +52,7 @@ func maxInWindow(arrivals []time.Time, w time.Duration) int {
 }
 
 // simulation runs workers that each send one request after another through a
-// MemoryStore (via harness.try, on the manual clock) to a simServer, with
+// Store (via harness.try, on the manual clock) to a simServer, with
 // random latencies; the server sees a request halfway through its latency.
 // A worker refused a slot retries when the store said, or after the next
 // answer. Everything runs on one goroutine, in time order: deterministic.

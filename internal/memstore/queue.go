@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"container/heap"
@@ -10,14 +10,14 @@ import (
 // reserve grants t a slot in s at now or later, waiting in the scope's queue
 // while a constraint holds it back. A ticket that finds the queue empty and the
 // scope free is granted at once, without allocating.
-func (s *memScope) reserve(ctx context.Context, t *Ticket, now time.Time, st *MemoryStore, clk Clock) (Slot, error) {
+func (s *memScope) reserve(ctx context.Context, t *Ticket, now time.Time, st *Store, clk Clock) (Slot, error) {
 	s.mu.Lock()
 	s.configure(t, now)
 	s.lastUsed = later(s.lastUsed, now)
-	class := s.learned.class(t.route)
+	class := s.learned.class(t.Route)
 	if s.queue.classLen(class) == 0 && !s.yields(class, t.Priority, math.MaxUint64, now, st) {
-		if g := s.gate(now, st, t.route); !g.blocked {
-			sl := s.grant(now, st, t.route)
+		if g := s.gate(now, st, t.Route); !g.blocked {
+			sl := s.grant(now, st, t.Route)
 			s.mu.Unlock()
 			return sl, nil
 		}
@@ -26,7 +26,7 @@ func (s *memScope) reserve(ctx context.Context, t *Ticket, now time.Time, st *Me
 		s.mu.Unlock()
 		return Slot{}, ErrQueueFull
 	}
-	return s.wait(ctx, s.queue.push(class, t.Priority, t.route), now, st, clk)
+	return s.wait(ctx, s.queue.push(class, t.Priority, t.Route), now, st, clk)
 }
 
 // wait runs waiter w until it is granted a slot, its context ends, or the
@@ -38,7 +38,7 @@ func (s *memScope) reserve(ctx context.Context, t *Ticket, now time.Time, st *Me
 // until the time its gate named; the others sleep until woken. Whoever
 // frees a slot wakes every head; whoever leaves the head of a queue wakes
 // the new head, which looks again.
-func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *MemoryStore, clk Clock) (Slot, error) {
+func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *Store, clk Clock) (Slot, error) {
 	for {
 		g := s.gate(now, st, w.route)
 		head := s.queue.isHead(w)
@@ -51,7 +51,7 @@ func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *
 		}
 		if pastDeadline(ctx, g.at.Sub(now)) {
 			s.queue.remove(w)
-			err := s.tooLate(g.at, now)
+			err := s.tooLate(g.at)
 			s.mu.Unlock()
 			return Slot{}, err
 		}
@@ -82,7 +82,7 @@ func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *
 // higher priority, or the same and earlier) and may be granted now. Classes
 // wait for their own pools, but what the scope shares (its configured
 // windows, pacing, adaptive rate) is served in queue order.
-func (s *memScope) yields(class, priority int, seq uint64, now time.Time, st *MemoryStore) bool {
+func (s *memScope) yields(class, priority int, seq uint64, now time.Time, st *Store) bool {
 	for c := range s.queue.q {
 		h := s.queue.q[c].head()
 		if c == class || h == nil || h.priority < priority || h.priority == priority && h.seq > seq {
@@ -97,14 +97,8 @@ func (s *memScope) yields(class, priority int, seq uint64, now time.Time, st *Me
 
 // tooLate is the error of a waiter whose scope cannot grant before at, past
 // its context's deadline.
-func (s *memScope) tooLate(at, now time.Time) error {
-	return &RateLimitError{
-		Scope:      s.name,
-		RetryAt:    at,
-		RetryAfter: at.Sub(now),
-		RateLimit:  s.learned.latest,
-		Err:        context.DeadlineExceeded,
-	}
+func (s *memScope) tooLate(at time.Time) error {
+	return &LateError{At: at, Latest: s.learned.latest}
 }
 
 // classQueues are a scope's wait queues, one per class of request: the

@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import "time"
 
@@ -8,7 +8,7 @@ import "time"
 // goroutine runs in the background.
 
 // idleTTL returns the IdleTTL in effect (negative: never evict).
-func (st *MemoryStore) idleTTL() time.Duration {
+func (st *Store) idleTTL() time.Duration {
 	if st.IdleTTL == 0 {
 		return DefaultIdleTTL
 	}
@@ -18,7 +18,7 @@ func (st *MemoryStore) idleTTL() time.Duration {
 // maybeSweep evicts the idle scopes if the last sweep is half an IdleTTL
 // old, so an idle scope is forgotten at most 1.5 IdleTTL after it became
 // idle. One caller sweeps; the others go on.
-func (st *MemoryStore) maybeSweep(now time.Time) {
+func (st *Store) maybeSweep(now time.Time) {
 	ttl := st.idleTTL()
 	if ttl < 0 {
 		return
@@ -34,7 +34,7 @@ func (st *MemoryStore) maybeSweep(now time.Time) {
 	st.sweep(now, ttl)
 }
 
-func (st *MemoryStore) sweep(now time.Time, ttl time.Duration) {
+func (st *Store) sweep(now time.Time, ttl time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for name, s := range st.scopes {

@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 )
 
-func (st *MemoryStore) scopeCount() int {
+func (st *Store) scopeCount() int {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	return len(st.scopes)

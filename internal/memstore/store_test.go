@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"fmt"
@@ -30,17 +30,17 @@ const (
 // is answered.
 const afterAnswer = time.Duration(-1)
 
-// harness drives a MemoryStore on a manual clock.
+// harness drives a Store on a manual clock.
 type harness struct {
 	t     *testing.T
 	clk   *clocktest.Manual
-	st    *MemoryStore
+	st    *Store
 	slots map[string]Slot
 }
 
 func newHarness(t *testing.T) *harness {
 	clk := clocktest.NewManual(time.Time{})
-	return &harness{t: t, clk: clk, st: &MemoryStore{Clock: clk}, slots: map[string]Slot{}}
+	return &harness{t: t, clk: clk, st: &Store{Clock: clk}, slots: map[string]Slot{}}
 }
 
 // when returns the absolute time of symbolic offset d.
@@ -57,12 +57,12 @@ func (h *harness) try(tk Ticket) (Slot, bool, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.configure(&tk, now)
-	if s.queue.classLen(s.learned.class(tk.route)) > 0 {
+	if s.queue.classLen(s.learned.class(tk.Route)) > 0 {
 		return Slot{}, false, afterAnswer
 	}
-	g := s.gate(now, h.st, tk.route)
+	g := s.gate(now, h.st, tk.Route)
 	if !g.blocked {
-		return s.grant(now, h.st, tk.route), true, 0
+		return s.grant(now, h.st, tk.Route), true, 0
 	}
 	if !g.at.After(now) {
 		return Slot{}, false, afterAnswer

@@ -1,4 +1,4 @@
-package pacer
+package memstore
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func benchTicket(scope string) Ticket {
 
 // BenchmarkReserve is one Reserve and its Observe, on one goroutine.
 func BenchmarkReserve(b *testing.B) {
-	st := NewMemoryStore()
+	st := new(Store)
 	tk := benchTicket("api")
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -40,7 +40,7 @@ func BenchmarkReserveParallel(b *testing.B) {
 	for _, shared := range []bool{true, false} {
 		name := map[bool]string{true: "one scope", false: "scope per goroutine"}[shared]
 		b.Run(name, func(b *testing.B) {
-			st := NewMemoryStore()
+			st := new(Store)
 			ctx := context.Background()
 			var n int64
 			var mu = make(chan struct{}, 1)
