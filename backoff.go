@@ -29,10 +29,11 @@ const (
 	DefaultBackoffCap  = 30 * time.Second
 )
 
-// Backoff computes capped exponential waits with jitter. The zero value uses
-// DefaultBackoffBase, DefaultBackoffCap and FullJitter. Backoff is a value:
-// it holds no state and is safe for concurrent use.
-type Backoff struct {
+// backoff computes capped exponential waits with jitter (WithBackoff,
+// WithJitter). The zero value uses DefaultBackoffBase, DefaultBackoffCap and
+// FullJitter. It is a value: it holds no state and is safe for concurrent
+// use.
+type backoff struct {
 	// Base is the delay before the first retry, before jitter.
 	Base time.Duration
 	// Cap bounds every delay. It applies after jitter, so no wait is longer
@@ -42,11 +43,11 @@ type Backoff struct {
 	Jitter Jitter
 }
 
-// Delay returns the wait before retry number retry (1 for the first retry).
+// delay returns the wait before retry number retry (1 for the first retry).
 // prev is the previous wait taken (only DecorrelatedJitter uses it) and rnd
-// is a random number in [0, 1): passing it in keeps Delay a pure function, so
+// is a random number in [0, 1): passing it in keeps delay a pure function, so
 // tests can assert exact values. The result lies in [0, Cap].
-func (b Backoff) Delay(retry int, prev time.Duration, rnd float64) time.Duration {
+func (b backoff) delay(retry int, prev time.Duration, rnd float64) time.Duration {
 	base, ceiling := b.bounds()
 	if b.Jitter == DecorrelatedJitter {
 		hi := max(3*prev, base)
@@ -63,7 +64,7 @@ func (b Backoff) Delay(retry int, prev time.Duration, rnd float64) time.Duration
 	}
 }
 
-func (b Backoff) bounds() (base, ceiling time.Duration) {
+func (b backoff) bounds() (base, ceiling time.Duration) {
 	base = positiveOr(b.Base, DefaultBackoffBase)
 	ceiling = positiveOr(b.Cap, DefaultBackoffCap)
 	return base, max(base, ceiling)

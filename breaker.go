@@ -2,7 +2,6 @@ package pacer
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -302,7 +301,7 @@ func (b *breakers) states(scopes map[string]ScopeStats) {
 			st = BreakerHalfOpen
 		}
 		s := scopes[k]
-		s.Breaker = st.String()
+		s.Breaker = st
 		scopes[k] = s
 	}
 }
@@ -350,85 +349,3 @@ func (r *rolling) counts(now time.Time) (total, fails int) {
 }
 
 func (r *rolling) reset() { clear(r.buckets) }
-
-// reserve is the attempt's wait for a slot, behind the scope's breaker when
-// one is on: a refused attempt returns a *CircuitOpenError at once, and a
-// waiting one is released with it when the circuit opens. c.permit is set
-// for settleBreaker.
-func (c *call) reserve(ctx context.Context) (Slot, error) {
-	b := c.t.breakers
-	if b == nil {
-		return c.t.store.Reserve(ctx, c.ticket)
-	}
-	c.permit = permit{}
-	p, ev, err := b.allow(c.ticket.Scope)
-	c.breakerEvent(ev)
-	if err != nil {
-		return Slot{}, err
-	}
-	c.permit = p
-	rctx, cancel := context.WithCancelCause(ctx)
-	stop := context.AfterFunc(p.opened, func() { cancel(context.Cause(p.opened)) })
-	slot, err := c.t.store.Reserve(rctx, c.ticket)
-	stop()
-	var open *CircuitOpenError
-	if errors.As(context.Cause(rctx), &open) && ctx.Err() == nil {
-		if err == nil {
-			c.t.store.Observe(slot, Outcome{At: c.t.cfg.clock.Now()})
-		}
-		err = open
-	}
-	cancel(nil)
-	if err != nil {
-		c.unsent()
-	}
-	return slot, err
-}
-
-// unsent gives back the attempt's permit: it never reached the server.
-func (c *call) unsent() {
-	if c.permit.c != nil {
-		c.t.breakers.release(c.permit)
-		c.permit.c = nil
-	}
-}
-
-// pause is the wait before a retry: sleep, except that when the breaker is
-// on and the circuit opens during the wait, or opened after the previous
-// attempt was let through, it ends at once with the *CircuitOpenError; a
-// retry would be refused anyway.
-func (c *call) pause(ctx context.Context, d time.Duration) error {
-	opened := c.permit.opened
-	if opened == nil {
-		return sleep(ctx, c.t.cfg.clock, d)
-	}
-	if cause := context.Cause(opened); cause != nil {
-		return cause
-	}
-	wctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	stop := context.AfterFunc(opened, func() { cancel(context.Cause(opened)) })
-	defer stop()
-	return sleep(wctx, c.t.cfg.clock, d)
-}
-
-// settleBreaker reports the attempt's outcome to the scope's breaker. An
-// attempt ended by the caller's own context counts as unsent.
-func (c *call) settleBreaker(req *http.Request, resp *http.Response, err error) {
-	if c.permit.c == nil {
-		return
-	}
-	if err != nil && req.Context().Err() != nil {
-		c.unsent()
-		return
-	}
-	b := c.t.breakers
-	c.breakerEvent(b.settle(c.permit, b.cfg.failure(resp, err)))
-	c.permit.c = nil // settled; its context still serves pause
-}
-
-func (c *call) breakerEvent(ev *BreakerEvent) {
-	if ev != nil {
-		c.t.tracker.breaker(*ev)
-	}
-}

@@ -31,7 +31,7 @@ func breakerRun(t *testing.T, b *breakers, failed bool) *BreakerEvent {
 func breakerState(b *breakers) string {
 	s := map[string]ScopeStats{}
 	b.states(s)
-	return s[scopeA].Breaker
+	return s[scopeA].Breaker.String()
 }
 
 func TestBreakerDefaults(t *testing.T) {

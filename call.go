@@ -1,155 +1,148 @@
 package pacer
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"github.com/pacerhq/pacer/internal/route"
 )
 
-// call is the state of one RoundTrip across its attempts. The retry engine
-// runs the attempts of a request one after another on one goroutine, so a
-// call needs no lock. It travels in the request's context.
+// call is one RoundTrip across its attempts: the first is sent by run, the
+// retries by the retry engine (engine.go), both through attempt, decide,
+// pause and fail, so the two paths cannot drift. Attempts run one after
+// another on the caller's goroutine, so a call needs no lock (sent is the
+// exception: net/http's write loop sets it).
 type call struct {
 	t          *Transport
-	orig       *http.Request // the caller's request, for events (see id)
+	orig       *http.Request // the caller's request, for events (see info)
 	ticket     Ticket
-	req        *http.Request // the clone being sent
-	repeatable bool          // repeating it cannot duplicate work
+	req        *http.Request // what every attempt sends (see prepare)
+	repeatable bool          // sending it again cannot duplicate work
+	replayable bool          // its body can be sent again (see prepare)
+	trace      *attemptTrace // nil unless the method is not idempotent
+	closer     io.Closer     // the caller's body, when attempts read copies of it
 
 	attempts int
 	wait     time.Duration // before the next attempt, set by decide
 	prevWait time.Duration
+	server   bool          // wait is the server's word, not backoff
 	last     Outcome       // of the latest attempt
+	lastErr  error         // the latest attempt's transport error
 	hint     time.Duration // the server's wait on the latest response, if any
 	hasHint  bool
+	refused  bool // the latest attempt was refused by pacer before it was sent
 	stopped  bool // decide gave up on a failed attempt
-	// uncertain: an attempt with side effects was cut off after it was
-	// sent, and the request was retried (under an Idempotency-Key).
+	// uncertain: an attempt with side effects was cut off after it may have
+	// been sent, and the request was retried (under an Idempotency-Key).
 	uncertain bool
 	permit    permit // the latest attempt's leave from the breaker
 }
 
-type callKey struct{}
-
-func callOf(ctx context.Context) *call { return ctx.Value(callKey{}).(*call) }
-
 func (t *Transport) newCall(req *http.Request) *call {
 	scope, budgets := t.cfg.scopeOf(req)
-	ticket := Ticket{Scope: scope, Budgets: budgets, Pace: t.cfg.pace, Priority: PriorityOf(req.Context()),
+	ticket := Ticket{Scope: scope, Budgets: budgets, Pace: t.cfg.pace, Priority: priorityOf(req.Context()),
 		Route: route.Key(req.Method, req.URL.Path)}
 	return &call{t: t, orig: req, ticket: ticket}
 }
 
-// id is what events say about the request. It is built only when an event
-// is sent, keeping the redacted URL off the path of every request.
-func (c *call) id() Request {
-	return Request{Method: c.orig.Method, URL: redactURL(c.orig.URL), Scope: c.ticket.Scope}
+// info is what events say about the request. It is built only when an
+// event is sent, keeping the redacted URL off the path of every request.
+func (c *call) info() RequestInfo {
+	return RequestInfo{Method: c.orig.Method, URL: redactURL(c.orig.URL), Scope: c.ticket.Scope,
+		Route: route.Template(c.orig.Method, c.orig.URL.Path), Context: c.orig.Context()}
 }
 
-// prepare returns the request every attempt sends: req itself when it can
-// be sent as it is, else a copy with an Idempotency-Key (WithIdempotencyKeys)
-// or a replayable body. A body without GetBody is read into memory once, so
-// that a retry can send it again byte for byte; the caller's body is closed,
-// as RoundTrip must. The caller's request is never modified.
-func (c *call) prepare(req *http.Request) (*http.Request, error) {
-	out := req
-	if c.t.cfg.idempotencyKeys && needsKey(out) {
-		out = out.Clone(out.Context()) // its own headers: the caller's stay untouched
-		out.Header.Set(IdempotencyKeyHeader, newKey())
+// run sends the first attempt and, if decide asks for more, hands the
+// retries to the retry engine after the first wait. A request answered at
+// once never pays for the engine's inner http.Client.
+func (c *call) run() (*http.Response, error) {
+	resp, err := c.attempt(c.req)
+	retry, cerr := c.decide(c.req.Context(), resp, err)
+	switch {
+	case retry:
+	case cerr != nil:
+		return c.fail(resp, cerr)
+	case err != nil:
+		return c.fail(resp, err)
+	default:
+		return resp, nil
 	}
-	if out.RequestURI != "" || hasBody(out) && out.GetBody == nil {
-		if out == req {
-			out = out.WithContext(out.Context()) // a shallow copy
-		}
-		out.RequestURI = ""
+	if resp != nil {
+		drain(resp.Body)
 	}
-	if hasBody(out) && out.GetBody == nil {
-		b, err := io.ReadAll(out.Body)
-		out.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+	if err := c.pause(c.req); err != nil {
+		return c.fail(nil, err)
 	}
-	c.req, c.repeatable = out, mayRepeat(out)
-	return out, nil
+	return c.retries()
 }
 
-func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
-
-func closeBody(r *http.Request) {
-	if r.Body != nil {
-		r.Body.Close()
-	}
-}
-
-// engineRequest is the retry engine's request for the attempts after the
-// first: c.req with the call in its context and its body taken from GetBody
-// before each attempt.
-func (c *call) engineRequest() (*retryablehttp.Request, error) {
-	out := c.req.WithContext(context.WithValue(c.req.Context(), callKey{}, c))
-	getBody := out.GetBody
-	out.Body, out.GetBody = nil, nil
-	rr, err := retryablehttp.FromRequest(out)
-	if err != nil || getBody == nil {
-		return rr, err
-	}
-	err = rr.SetBody(retryablehttp.ReaderFunc(func() (io.Reader, error) { return getBody() }))
-	rr.ContentLength, rr.GetBody = c.req.ContentLength, getBody
-	return rr, err
-}
-
-func needsKey(r *http.Request) bool {
-	return (r.Method == http.MethodPost || r.Method == http.MethodPatch) &&
-		r.Header.Get(IdempotencyKeyHeader) == ""
-}
-
-func newKey() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// attempt sends the request once: it waits for a slot, sends, and reports
-// the outcome to the store and the tracker. A request it does not send has
-// its body closed, as a RoundTripper must.
-func (c *call) attempt(req *http.Request) (*http.Response, error) {
+// attempt sends the request once: it waits for a slot (the breaker's
+// check, then the store's), sends, and reports the outcome to the store,
+// the breaker and the tracker. A request it does not send has its body
+// closed, as a RoundTripper must, and c.refused set.
+//
+// User code (hooks, the base RoundTripper) may panic while the attempt
+// holds its slot and permit; the deferred guard gives both back, and
+// closes a response the caller will never see, before the panic goes on:
+// a recovered panic cannot wedge the scope or leak a connection.
+func (c *call) attempt(req *http.Request) (resp *http.Response, err error) {
 	clk, ctx := c.t.cfg.clock, req.Context()
 	start := clk.Now()
-	slot, err := c.reserve(ctx) // the breaker's check, then the store's
+	c.refused, c.lastErr = true, nil
+	slot, err := c.reserve(ctx)
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	if slot.Waited {
-		c.t.tracker.waited(c.id(), clk.Now().Sub(start))
-	}
+	sent, done, ok := false, false, false
+	defer func() {
+		if !done {
+			c.t.store.Observe(slot, Outcome{Sent: sent, At: clk.Now()})
+			c.unsent()
+		}
+		if !ok && resp != nil { // the caller will never see it
+			resp.Body.Close()
+		}
+	}()
 	if err := ctx.Err(); err != nil {
+		closeBody(req)
 		c.t.store.Observe(slot, Outcome{At: clk.Now()})
 		c.unsent()
-		closeBody(req)
+		done, ok = true, true
 		return nil, err
 	}
+	if slot.Waited {
+		c.t.tracker.waited(c.ticket.Scope, c.info, clk.Now().Sub(start))
+	}
 	c.attempts++
+	c.refused = false
 	c.t.tracker.sent(c.ticket.Scope)
-	resp, err := c.t.base.RoundTrip(req)
-	c.settleBreaker(req, resp, err)
+	c.trace.reset()
+	sent = true
+	sentAt := clk.Now()
+	resp, err = c.t.base.RoundTrip(req)
+	c.lastErr = err
+	ev := c.settleBreaker(req, resp, err)
 	c.refundRetry(resp)
-	c.observe(slot, resp)
+	o := c.observe(resp)
+	c.t.store.Observe(slot, o)
+	done = true
+	c.t.tracker.attempted(c.ticket.Scope, c.info, c.attempts, o, err, o.At.Sub(sentAt))
+	c.breakerEvent(ev)
+	ok = true
 	return resp, err
 }
 
-// observe reads what the response says about the server's limit, then
-// releases the slot with it.
-func (c *call) observe(slot Slot, resp *http.Response) {
+// observe reads what the response says about the server's limit (and the
+// wait it asks for) into the slot's outcome.
+func (c *call) observe(resp *http.Response) Outcome {
 	now := c.t.cfg.clock.Now()
 	out := Outcome{Sent: true, At: now}
 	c.hint, c.hasHint = 0, false
@@ -162,12 +155,9 @@ func (c *call) observe(slot Slot, resp *http.Response) {
 		if c.hasHint {
 			out.RetryAfter = c.hint
 		}
-		if out.HasRateLimit || out.Status == http.StatusTooManyRequests {
-			c.t.tracker.rateLimit(c.ticket.Scope, out, c.id)
-		}
 	}
 	c.last = out
-	c.t.store.Observe(slot, out)
+	return out
 }
 
 // serverWait is the server's word on how long to wait before the next
@@ -186,4 +176,176 @@ func serverWait(resp *http.Response, out Outcome, now time.Time) (time.Duration,
 		return rl.Reset.Sub(now), true
 	}
 	return 0, false
+}
+
+// reserve is the attempt's wait for a slot, behind the scope's breaker when
+// one is on: a refused attempt returns a *CircuitOpenError at once, and a
+// waiting one is released with it when the circuit opens. A store that
+// fails for its own reasons gives a *StoreError. c.permit is set for
+// settleBreaker.
+func (c *call) reserve(ctx context.Context) (Slot, error) {
+	b := c.t.breakers
+	if b == nil {
+		return c.reserveSlot(ctx)
+	}
+	c.permit = permit{}
+	p, ev, err := b.allow(c.ticket.Scope)
+	if err != nil {
+		c.breakerEvent(ev)
+		return Slot{}, err
+	}
+	c.permit = p
+	c.guarded(func() { c.breakerEvent(ev) })
+	rctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(p.opened, func() { cancel(context.Cause(p.opened)) })
+	slot, err := c.reserveSlot(rctx)
+	stop()
+	var open *CircuitOpenError
+	if errors.As(context.Cause(rctx), &open) && ctx.Err() == nil {
+		if err == nil {
+			c.t.store.Observe(slot, Outcome{At: c.t.cfg.clock.Now()})
+		}
+		err = open
+	}
+	cancel(nil)
+	if err != nil {
+		c.unsent()
+	}
+	return slot, err
+}
+
+// reserveSlot asks the store for a slot. Errors other than the caller's
+// context and the store's documented refusals mean the store could not
+// answer: they become a *StoreError.
+func (c *call) reserveSlot(ctx context.Context) (Slot, error) {
+	slot, err := c.t.store.Reserve(ctx, c.ticket)
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrQueueFull) || errors.Is(err, ErrRateLimited) ||
+		errors.Is(err, ErrCircuitOpen) {
+		return slot, err
+	}
+	return slot, &StoreError{Scope: c.ticket.Scope, Err: err}
+}
+
+// guarded runs user code f while the attempt holds its permit and no slot:
+// if f panics, the permit is given back before the panic goes on.
+func (c *call) guarded(f func()) {
+	ok := false
+	defer func() {
+		if !ok {
+			c.unsent()
+		}
+	}()
+	f()
+	ok = true
+}
+
+// unsent gives back the attempt's permit: it never reached the server.
+func (c *call) unsent() {
+	if c.permit.c != nil {
+		c.t.breakers.release(c.permit)
+		c.permit.c = nil
+	}
+}
+
+// settleBreaker reports the attempt's outcome to the scope's breaker and
+// returns the change of state it caused, if any, for the caller to report
+// once the slot is released. An attempt ended by the caller's own context
+// counts as unsent.
+func (c *call) settleBreaker(req *http.Request, resp *http.Response, err error) *BreakerEvent {
+	if c.permit.c == nil {
+		return nil
+	}
+	if err != nil && req.Context().Err() != nil {
+		c.unsent()
+		return nil
+	}
+	b := c.t.breakers
+	ev := b.settle(c.permit, b.cfg.failure(resp, err))
+	c.permit.c = nil // settled; its context still serves pause
+	return ev
+}
+
+func (c *call) breakerEvent(ev *BreakerEvent) {
+	if ev != nil {
+		c.t.tracker.breaker(*ev)
+	}
+}
+
+// pause is the wait decide chose before the next attempt of req: sleep on
+// pacer's clock, except that when the breaker is on and the circuit opens
+// during the wait, or opened after the previous attempt was let through, it
+// ends at once with the *CircuitOpenError; a retry would be refused anyway.
+func (c *call) pause(req *http.Request) error {
+	ctx, d := req.Context(), c.wait
+	opened := c.permit.opened
+	if opened == nil {
+		return sleep(ctx, c.t.cfg.clock, d)
+	}
+	if cause := context.Cause(opened); cause != nil {
+		return cause
+	}
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(opened, func() { cancel(context.Cause(opened)) })
+	defer stop()
+	return sleep(wctx, c.t.cfg.clock, d)
+}
+
+// sleep waits d on clk, or until ctx ends.
+func sleep(ctx context.Context, clk Clock, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	ch, stop := clk.NewTimer(d)
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		stop()
+		return context.Cause(ctx)
+	}
+}
+
+// attemptTrace tells, for a request with side effects, whether an attempt
+// that failed had begun to write the request: net/http reports GetConn when
+// it asks for a connection and WroteHeaders once the request's headers are
+// written. A failure after GetConn and before WroteHeaders (a dial or TLS
+// handshake that failed) sent nothing the server could act on. A base
+// RoundTripper that reports neither gives no evidence, and the failure
+// counts as maybe sent.
+type attemptTrace struct {
+	conn, wrote atomic.Bool
+}
+
+// traced returns req with t reporting on its attempts, keeping any trace
+// the caller set.
+func (t *attemptTrace) traced(req *http.Request) *http.Request {
+	ct := &httptrace.ClientTrace{
+		GetConn:      func(string) { t.conn.Store(true) },
+		WroteHeaders: func() { t.wrote.Store(true) },
+	}
+	return req.WithContext(httptrace.WithClientTrace(req.Context(), ct))
+}
+
+func (t *attemptTrace) reset() {
+	if t != nil {
+		t.conn.Store(false)
+		t.wrote.Store(false)
+	}
+}
+
+// unsent reports whether the latest attempt provably sent nothing.
+func (t *attemptTrace) unsent() bool {
+	return t != nil && t.conn.Load() && !t.wrote.Load()
+}
+
+func needsKey(r *http.Request) bool {
+	return (r.Method == http.MethodPost || r.Method == http.MethodPatch) &&
+		r.Header.Get(IdempotencyKeyHeader) == ""
+}
+
+func newKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -139,3 +139,22 @@ func (e *OutcomeUnknownError) Is(target error) bool { return target == ErrOutcom
 
 // Unwrap returns the last attempt's error.
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// StoreError reports a request that was not sent because its Store could
+// not answer (a shared store whose backend is unreachable, say). pacer
+// returns it at once, without retrying: the store, not the server, failed.
+// errors.Is/As reach the store's own error through it; it never matches
+// the caller's context errors unless the store's error does.
+type StoreError struct {
+	// Scope is the budget scope of the request (never a raw credential).
+	Scope string
+	// Err is the store's error.
+	Err error
+}
+
+func (e *StoreError) Error() string {
+	return fmt.Sprintf("pacer: store unavailable (scope %s): %v", e.Scope, e.Err)
+}
+
+// Unwrap returns the store's error.
+func (e *StoreError) Unwrap() error { return e.Err }

@@ -1,16 +1,24 @@
 package pacer
 
 import (
+	"context"
 	"net/url"
 	"time"
 )
 
-// Hooks are callbacks for what pacer does. Each is optional. They run
-// synchronously on the goroutine of the request concerned, so they must be
-// fast and must not block; they may be called concurrently for different
-// requests. Events never carry credentials: scopes hold hashes and URLs are
-// stripped of userinfo and query.
+// Hooks are callbacks for what pacer does. Each is optional. Every hook
+// runs synchronously on the goroutine that called RoundTrip for the
+// request concerned (OnBreaker: the one whose attempt changed the
+// circuit), so it must be fast and must not block; hooks may be called
+// concurrently for different requests. A hook runs with no budget slot
+// held, or behind a guard that gives the slot back if it panics: a hook
+// that panics (and a caller that recovers) cannot wedge its scope. Events
+// never carry credentials: scopes hold hashes and URLs are stripped of
+// userinfo and query.
 type Hooks struct {
+	// OnAttempt is called after every attempt that was sent, with its
+	// answer or its transport error.
+	OnAttempt func(AttemptEvent)
 	// OnWait is called after a request waited for a slot in its budget.
 	OnWait func(WaitEvent)
 	// OnRateLimit is called for every response that carried rate-limit
@@ -19,29 +27,49 @@ type Hooks struct {
 	// OnRetry is called when an attempt failed and will be retried after
 	// Wait.
 	OnRetry func(RetryEvent)
-	// OnGiveUp is called when pacer stops retrying a request that failed.
+	// OnGiveUp is called when a request ends in an error, or with a
+	// failed response pacer stopped retrying.
 	OnGiveUp func(GiveUpEvent)
 	// OnBreaker is called when a scope's circuit breaker changes state
 	// (see WithCircuitBreaker).
 	OnBreaker func(BreakerEvent)
 }
 
-// Request identifies the request an event is about, without secrets.
-type Request struct {
+// RequestInfo identifies the request an event is about, without secrets.
+type RequestInfo struct {
 	Method string
-	URL    string // scheme://host/path: no userinfo, no query
-	Scope  string
+	// URL is scheme://host/path: no userinfo, no query.
+	URL string
+	// Route is the method and path with identifier-like segments folded
+	// ("GET /v1/campaigns/:id"): a label of bounded cardinality.
+	Route string
+	// Scope is the request's budget scope (credentials hashed).
+	Scope string
+	// Context is the request's context, for tracing integrations.
+	Context context.Context
+}
+
+// AttemptEvent reports one attempt that was sent.
+type AttemptEvent struct {
+	RequestInfo
+	Attempt  int           // 1-based
+	Status   int           // 0 after a transport error
+	Err      error         // the transport error, if any
+	Duration time.Duration // from sending to the response headers or the error
+	// RateLimit is what the response's headers said, when HasRateLimit.
+	RateLimit    RateLimit
+	HasRateLimit bool
 }
 
 // WaitEvent reports a wait for a budget slot.
 type WaitEvent struct {
-	Request
+	RequestInfo
 	Wait time.Duration
 }
 
 // RateLimitEvent reports what the server said about its limit.
 type RateLimitEvent struct {
-	Request
+	RequestInfo
 	Status    int
 	RateLimit RateLimit
 	// HasRateLimit is false when the response (a bare 429) carried no
@@ -52,16 +80,19 @@ type RateLimitEvent struct {
 
 // RetryEvent reports a retry about to be waited for.
 type RetryEvent struct {
-	Request
+	RequestInfo
 	Attempt int           // the attempt that failed, 1-based
 	Status  int           // its status, 0 after a transport error
 	Err     error         // its transport error, if any
 	Wait    time.Duration // the wait before the next attempt
+	// ServerWait reports that Wait is the server's word (Retry-After, a
+	// body hint, the reset of an exhausted window), not backoff.
+	ServerWait bool
 }
 
 // GiveUpEvent reports a request that failed for good.
 type GiveUpEvent struct {
-	Request
+	RequestInfo
 	Attempts int
 	Status   int
 	Err      error

@@ -19,6 +19,9 @@ const (
 	// for longer (Retry-After, a far reset) gets the request back as a
 	// *RateLimitError at once instead of parking the caller.
 	DefaultMaxWait = 5 * time.Minute
+	// DefaultBodyBuffer is how many bytes of a request body without
+	// GetBody pacer holds in memory to send it again (see WithBodyBuffer).
+	DefaultBodyBuffer = 1 << 20
 )
 
 type config struct {
@@ -26,7 +29,8 @@ type config struct {
 	logger          *slog.Logger
 	hooks           Hooks
 	maxAttempts     int
-	backoff         Backoff
+	backoff         backoff
+	bodyBuffer      int64
 	maxWait         time.Duration
 	retryStatuses   map[int]bool
 	return429       bool
@@ -42,6 +46,7 @@ type config struct {
 	queueLimit int
 	noLearning bool
 	adaptive   AdaptiveMode
+	memOptions []string // the options given that configure the default store
 
 	breaker     *Breaker     // WithCircuitBreaker; nil: off
 	retryBudget *RetryBudget // WithRetryBudget; nil: off
@@ -54,6 +59,7 @@ func newConfig(opts []Option) *config {
 		maxWait:     DefaultMaxWait,
 		scope:       ScopeByHost(),
 		rand:        rand.Float64,
+		bodyBuffer:  DefaultBodyBuffer,
 	}
 	c.retryStatuses = statusSet(defaultRetryStatuses)
 	for _, o := range opts {
@@ -137,12 +143,6 @@ func WithHooks(h Hooks) Option {
 	return func(c *config) { c.hooks = h }
 }
 
-// WithRandom replaces the source of jitter, a function returning numbers in
-// [0, 1). Tests use it for exact waits.
-func WithRandom(f func() float64) Option {
-	return func(c *config) { c.rand = f }
-}
-
 // WithBudget adds a client-side budget: at most limit requests reach the
 // server in any interval of length window (see Store for how latency is
 // accounted for). Repeat it for several windows at once (100 per minute AND
@@ -187,7 +187,10 @@ func WithPacing() Option {
 }
 
 // WithStore replaces the in-memory budget store, for example with a store
-// shared by several processes (see the redisbudget module).
+// shared by several processes (see the redisbudget module). Configure that
+// store itself: NewTransport panics when WithStore is combined with
+// WithQueueLimit, WithAdaptive or WithoutLearning, which configure the
+// default store only.
 func WithStore(s Store) Option {
 	return func(c *config) { c.store = s }
 }
@@ -196,7 +199,7 @@ func WithStore(s Store) Option {
 // beyond it requests fail at once with ErrQueueFull. 0 (the default) means
 // no bound. It applies to the default in-memory store.
 func WithQueueLimit(n int) Option {
-	return func(c *config) { c.queueLimit = n }
+	return func(c *config) { c.queueLimit = n; c.memOption("WithQueueLimit") }
 }
 
 // WithAdaptive selects when the default store cuts a scope's send rate on
@@ -204,13 +207,24 @@ func WithQueueLimit(n int) Option {
 // rate-limit headers; the default, AdaptiveAuto, engages on a scope's first
 // bare 429. It applies to the default in-memory store.
 func WithAdaptive(m AdaptiveMode) Option {
-	return func(c *config) { c.adaptive = m }
+	return func(c *config) { c.adaptive = m; c.memOption("WithAdaptive") }
 }
 
 // WithoutLearning stops the default store from throttling on the limits the
 // server announces in its response headers; only configured budgets apply.
 func WithoutLearning() Option {
-	return func(c *config) { c.noLearning = true }
+	return func(c *config) { c.noLearning = true; c.memOption("WithoutLearning") }
+}
+
+func (c *config) memOption(name string) { c.memOptions = append(c.memOptions, name) }
+
+// WithBodyBuffer bounds how many bytes of a request body without GetBody
+// pacer reads into memory so that a retry can send it again (default
+// DefaultBodyBuffer). A longer body is streamed through once, and the
+// request is not sent again after that. Bodies that can be read afresh
+// (an *os.File, any io.ReaderAt and io.Seeker) are never buffered.
+func WithBodyBuffer(n int64) Option {
+	return func(c *config) { c.bodyBuffer = max(n, 0) }
 }
 
 // scopeOf returns the request's scope and budgets (headroom applied).
@@ -263,6 +277,9 @@ func positiveOr[T number](v, def T) T {
 // transport's clock with the queue and learning options applied.
 func (c *config) newStore() Store {
 	if c.store != nil {
+		if len(c.memOptions) > 0 {
+			panic("pacer: " + c.memOptions[0] + " configures the default in-memory store; with WithStore, configure the store passed instead")
+		}
 		return c.store
 	}
 	return &MemoryStore{Clock: c.clock, QueueLimit: c.queueLimit, IgnoreServerLimits: c.noLearning,

@@ -153,7 +153,7 @@ func TestBreakerOutageEndToEnd(t *testing.T) {
 	awaitCond(t, "the breaker to close by itself", func() bool { return log.last().To == pacer.BreakerClosed })
 	awaitCond(t, "traffic to resume", func() bool { return ok.Load() >= okBefore+100 })
 	host := strings.TrimPrefix(srv.URL, "http://")
-	assert.Equal(t, "closed", tr.Stats().Scopes[host].Breaker)
+	assert.Equal(t, pacer.BreakerClosed, tr.Stats().Scopes[host].Breaker)
 	last := log.last()
 	assert.Equal(t, pacer.BreakerHalfOpen, last.From)
 	assert.Equal(t, host, last.Scope)
@@ -361,14 +361,14 @@ func TestBreakerReleasesQueuedWaiters(t *testing.T) {
 	_, err := sendGET(pass, c, srv.URL)
 	require.ErrorIs(t, err, pacer.ErrCircuitOpen, "refused at once while open")
 	assert.Equal(t, int64(3), store.granted.Load(), "without asking the store")
-	assert.Equal(t, "open", tr.Stats().Scopes[host].Breaker)
+	assert.Equal(t, pacer.BreakerOpen, tr.Stats().Scopes[host].Breaker)
 
 	clk.Advance(time.Minute)
-	assert.Equal(t, "half-open", tr.Stats().Scopes[host].Breaker)
+	assert.Equal(t, pacer.BreakerHalfOpen, tr.Stats().Scopes[host].Breaker)
 	resp, err := sendGET(pass, c, srv.URL)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the probe goes through")
-	assert.Equal(t, "closed", tr.Stats().Scopes[host].Breaker)
+	assert.Equal(t, pacer.BreakerClosed, tr.Stats().Scopes[host].Breaker)
 
 	log.mu.Lock()
 	events := log.events

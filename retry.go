@@ -46,72 +46,84 @@ func idempotent(method string) bool {
 	return false
 }
 
-// errorKind is what a transport error allows.
-type errorKind int
+// failure is the class of an attempt that ended without an answer.
+type failure int
 
 const (
-	errorFinal  errorKind = iota // no retry can fix it
-	errorRetry                   // a retry is safe
-	errorUnsafe                  // a retry could duplicate work
+	// failFinal: no retry can help. pacer refused the attempt before
+	// sending it (queue full, circuit open, store unavailable, no slot
+	// before the deadline), the request is invalid, the certificate is
+	// bad, or the caller's context ended. Nothing was sent, or the caller
+	// no longer waits; the error reaches the caller as it is.
+	failFinal failure = iota
+	// failUnsent: nothing reached the server (the dial or the TLS
+	// handshake failed); a retry is safe whatever the method.
+	failUnsent
+	// failMaybeSent: the connection failed after the request may have been
+	// written; only a repeatable request may be sent again.
+	failMaybeSent
 )
 
-// classifyError says what a transport error of a request allows; repeatable
-// is mayRepeat of the request. Errors that no retry can fix (bad
-// certificates, pacer's own refusals, the caller's context) are final. A
-// request that never left the client (the dial failed) may be retried
-// whatever its method; after any other failure the server may have acted on
-// the request before the connection died, so only a repeatable request may.
-func classifyError(err error, repeatable bool) errorKind {
+// classify tells the three failure classes apart; every failed attempt is
+// judged here and nowhere else. err is the attempt's error, req the
+// request it sent.
+func (c *call) classify(req *http.Request, err error) failure {
 	switch {
-	case permanent(err):
-		return errorFinal
-	case neverSent(err) || repeatable:
-		return errorRetry
+	case c.refused || permanent(err) || c.t.invalid(req):
+		return failFinal
+	case c.trace.unsent() || dialFailed(err):
+		return failUnsent
 	}
-	return errorUnsafe
+	return failMaybeSent
 }
 
+// permanent reports whether err is one no retry can fix: the caller's
+// context, or a certificate the client does not trust.
 func permanent(err error) bool {
 	var certErr *tls.CertificateVerificationError
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
-	var rle *RateLimitError
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, ErrQueueFull) || errors.Is(err, ErrCircuitOpen) ||
-		errors.As(err, &rle) || errors.As(err, &certErr) ||
-		errors.As(err, &unknownAuth) || errors.As(err, &hostErr)
+		errors.As(err, &certErr) || errors.As(err, &unknownAuth) || errors.As(err, &hostErr)
 }
 
-// neverSent reports whether err happened while connecting, before any byte
-// of the request was written.
-func neverSent(err error) bool {
+// dialFailed reports whether err happened while connecting, before any
+// byte of the request was written.
+func dialFailed(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// decide is the retry decision for the latest attempt: whether to retry
-// and, if so, after which wait (stored in c.wait). When it stops on a 429 it
-// returns a *RateLimitError (unless WithRateLimitResponses); on other
-// statuses the caller gets the last response, and after a transport error
-// that error, as an *OutcomeUnknownError when the request may have been
-// acted on and could not be repeated safely.
+// decide is the retry decision for the latest attempt, for the first
+// attempt and the retry engine alike: whether to retry and, if so, after
+// which wait (stored in c.wait). When it stops on a 429 it returns a
+// *RateLimitError (unless WithRateLimitResponses); on other statuses the
+// caller gets the last response, and after a failure its error, as an
+// *OutcomeUnknownError when the request may have been acted on and could
+// not be repeated safely.
 func (c *call) decide(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, nil
 		}
-		switch classifyError(err, c.repeatable) {
-		case errorFinal:
+		switch f := c.classify(c.req, err); {
+		case f == failFinal:
 			return false, nil
-		case errorUnsafe:
+		case f == failMaybeSent && !c.repeatable:
 			return false, c.outcomeUnknown(nil, err)
+		case !c.replayable:
+			return false, nil // its body cannot be sent again
+		case f == failMaybeSent:
+			c.uncertain = c.uncertain || !idempotent(c.req.Method)
 		}
-		c.uncertain = c.uncertain || !neverSent(err) && !idempotent(c.req.Method)
 		return c.schedule(ctx, resp, c.backoff(), false)
 	}
 	status := resp.StatusCode
 	if !alwaysRetried(status) && !(c.t.cfg.retryStatuses[status] && c.repeatable) {
-		return false, nil
+		return false, nil // answered: the caller gets the response
+	}
+	if !c.replayable {
+		return c.stop(resp, c.hint, nil) // its body cannot be sent again
 	}
 	if c.hasHint {
 		return c.schedule(ctx, resp, c.hint, true)
@@ -121,7 +133,7 @@ func (c *call) decide(ctx context.Context, resp *http.Response, err error) (bool
 
 // backoff draws the next capped exponential wait.
 func (c *call) backoff() time.Duration {
-	return c.t.cfg.backoff.Delay(c.attempts, c.prevWait, c.t.cfg.rand())
+	return c.t.cfg.backoff.delay(c.attempts, c.prevWait, c.t.cfg.rand())
 }
 
 // schedule retries after wait unless the attempts are spent, the server
@@ -143,8 +155,9 @@ func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Dura
 		c.stopped = true
 		return false, err
 	}
-	c.wait, c.prevWait = wait, wait
-	c.t.tracker.retry(RetryEvent{Request: c.id(), Attempt: c.attempts, Status: c.last.Status, Wait: wait})
+	c.wait, c.prevWait, c.server = wait, wait, fromServer
+	c.t.tracker.retry(c.info, RetryEvent{Attempt: c.attempts, Status: c.last.Status, Err: c.lastErr,
+		Wait: wait, ServerWait: fromServer})
 	return true, nil
 }
 
@@ -170,8 +183,22 @@ func (c *call) rateLimitError(wait time.Duration, cause error) *RateLimitError {
 	}
 }
 
+// fail ends a request that will not be retried with err: its response, if
+// any, is drained and closed (the error replaces it). It is the retry
+// engine's ErrorHandler too.
+func (c *call) fail(resp *http.Response, err error) (*http.Response, error) {
+	if resp != nil {
+		drain(resp.Body)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the caller's http.Client adds its own *url.Error
+	}
+	return nil, err
+}
+
 // outcomeUnknown is the error of a request an attempt of which was cut off
-// after it was sent, ending with resp or err.
+// after it may have been sent, ending with resp or err.
 func (c *call) outcomeUnknown(resp *http.Response, err error) *OutcomeUnknownError {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -188,19 +215,21 @@ func (c *call) outcomeUnknown(resp *http.Response, err error) *OutcomeUnknownErr
 	return e
 }
 
-// settle turns the end of a request an earlier attempt of which may have
-// been acted on (c.uncertain) into an *OutcomeUnknownError, unless an
-// answer says what became of it: a final error, 5xx or 429 does not.
-func (c *call) settle(resp *http.Response, err error) (*http.Response, error) {
-	if !c.uncertain || err == nil && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-		return resp, err
+// end is the last step of every RoundTrip: a request an earlier attempt of
+// which may have been acted on (c.uncertain) becomes an
+// *OutcomeUnknownError unless an answer says what became of it (a final
+// error, 5xx or 429 does not), and a request that failed is reported.
+func (c *call) end(resp *http.Response, err error) (*http.Response, error) {
+	if c.closer != nil {
+		c.closer.Close()
 	}
-	return nil, c.outcomeUnknown(resp, err)
-}
-
-// gaveUp records a request that ended in an error.
-func (c *call) gaveUp(err error) {
-	c.t.tracker.giveUp(GiveUpEvent{Request: c.id(), Attempts: c.attempts, Status: c.last.Status, Err: err})
+	if c.uncertain && (err != nil || resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests) {
+		resp, err = nil, c.outcomeUnknown(resp, err)
+	}
+	if err != nil || c.stopped {
+		c.t.tracker.giveUp(c.info, GiveUpEvent{Attempts: c.attempts, Status: c.last.Status, Err: err})
+	}
+	return resp, err
 }
 
 // pastDeadline reports whether waiting d would pass ctx's deadline. Context
@@ -210,4 +239,25 @@ func (c *call) gaveUp(err error) {
 func pastDeadline(ctx context.Context, d time.Duration) bool {
 	dl, ok := ctx.Deadline()
 	return ok && time.Until(dl) < d
+}
+
+// spendRetry pays for the retry decide is about to schedule. It returns a
+// *RetryBudgetError when the budget refuses; server-paced 429s are free
+// (see RetryBudget).
+func (c *call) spendRetry(fromServer bool) error {
+	rb := c.t.retries
+	if rb == nil || (fromServer && c.last.Status == http.StatusTooManyRequests) {
+		return nil
+	}
+	if rb.spend(c.ticket.Scope) {
+		return nil
+	}
+	return &RetryBudgetError{Scope: c.ticket.Scope, StatusCode: c.last.Status, Attempts: c.attempts}
+}
+
+// refundRetry credits the scope's retry budget when resp is a success.
+func (c *call) refundRetry(resp *http.Response) {
+	if resp != nil && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		c.t.retries.refund(c.ticket.Scope)
+	}
 }

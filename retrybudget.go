@@ -2,7 +2,6 @@ package pacer
 
 import (
 	"fmt"
-	"net/http"
 	"sync"
 )
 
@@ -150,25 +149,4 @@ func (b *retryBudgets) tokens(scope string) float64 {
 		return rb.tokens
 	}
 	return b.cfg.MaxTokens
-}
-
-// spendRetry pays for the retry decide is about to schedule. It returns a
-// *RetryBudgetError when the budget refuses; server-paced 429s are free
-// (see RetryBudget).
-func (c *call) spendRetry(fromServer bool) error {
-	rb := c.t.retries
-	if rb == nil || (fromServer && c.last.Status == http.StatusTooManyRequests) {
-		return nil
-	}
-	if rb.spend(c.ticket.Scope) {
-		return nil
-	}
-	return &RetryBudgetError{Scope: c.ticket.Scope, StatusCode: c.last.Status, Attempts: c.attempts}
-}
-
-// refundRetry credits the scope's retry budget when resp is a success.
-func (c *call) refundRetry(resp *http.Response) {
-	if resp != nil && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-		c.t.retries.refund(c.ticket.Scope)
-	}
 }

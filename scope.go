@@ -92,9 +92,9 @@ func ContextWithPriority(ctx context.Context, p int) context.Context {
 	return context.WithValue(ctx, priorityKey{}, p)
 }
 
-// PriorityOf returns the priority set by ContextWithPriority (PriorityNormal
+// priorityOf returns the priority set by ContextWithPriority (PriorityNormal
 // if none).
-func PriorityOf(ctx context.Context) int {
+func priorityOf(ctx context.Context) int {
 	p, _ := ctx.Value(priorityKey{}).(int)
 	return p
 }

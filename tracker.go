@@ -41,8 +41,9 @@ type ScopeStats struct {
 	// AdaptiveRate is the adaptive mode's current send rate in requests
 	// per second; 0 when inactive.
 	AdaptiveRate float64
-	// Breaker is the circuit breaker's state ("closed" when none is on).
-	Breaker string
+	// Breaker is the state of the scope's circuit breaker (BreakerClosed
+	// when none is on).
+	Breaker BreakerState
 }
 
 // WaitStats summarises throttled waits: how many, how long in total, and
@@ -88,62 +89,81 @@ func (t *tracker) sent(scope string) {
 	t.update(scope, func(sc *scopeCounts) { sc.sent++ })
 }
 
-func (t *tracker) waited(r Request, d time.Duration) {
+// waited records a wait for a slot in scope; info describes the request,
+// built only when a hook or a log line needs it.
+func (t *tracker) waited(scope string, info func() RequestInfo, d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	t.update(r.Scope, func(sc *scopeCounts) {
+	t.update(scope, func(sc *scopeCounts) {
 		if sc.waits == nil {
 			sc.waits = &histogram{}
 		}
 		sc.waits.record(d)
 	})
-	t.log(slog.LevelDebug, "pacer: waited for a slot", r, slog.Duration("wait", d))
-	if t.hooks.OnWait != nil {
-		t.hooks.OnWait(WaitEvent{Request: r, Wait: d})
-	}
-}
-
-// rateLimit records what a response of scope said; id describes the
-// request, built only when a hook or a log line needs it.
-func (t *tracker) rateLimit(scope string, o Outcome, id func() Request) {
-	t.update(scope, func(sc *scopeCounts) {
-		if o.Status == http.StatusTooManyRequests {
-			sc.rateLimited++
-		}
-		if o.HasRateLimit {
-			sc.server, sc.serverAt = o.RateLimit, o.At
-		}
-	})
-	if o.Status != http.StatusTooManyRequests && t.hooks.OnRateLimit == nil {
+	if t.hooks.OnWait == nil && !t.logs(slog.LevelDebug) {
 		return
 	}
-	e := RateLimitEvent{Request: id(), Status: o.Status, RateLimit: o.RateLimit,
-		HasRateLimit: o.HasRateLimit, RetryAfter: o.RetryAfter}
-	if e.Status == http.StatusTooManyRequests {
-		t.log(slog.LevelWarn, "pacer: rate limited", e.Request, slog.Duration("retry_after", e.RetryAfter))
-	}
-	if t.hooks.OnRateLimit != nil {
-		t.hooks.OnRateLimit(e)
+	r := info()
+	t.log(slog.LevelDebug, "pacer: waited for a slot", r, slog.Duration("wait", d))
+	if t.hooks.OnWait != nil {
+		t.hooks.OnWait(WaitEvent{RequestInfo: r, Wait: d})
 	}
 }
 
-func (t *tracker) retry(e RetryEvent) {
+// attempted records an attempt that was sent: its outcome o (with the
+// server's word on its limit), its error, and how long it took.
+func (t *tracker) attempted(scope string, info func() RequestInfo, attempt int, o Outcome, err error, d time.Duration) {
+	limited := o.Status == http.StatusTooManyRequests
+	if limited || o.HasRateLimit {
+		t.update(scope, func(sc *scopeCounts) {
+			if limited {
+				sc.rateLimited++
+			}
+			if o.HasRateLimit {
+				sc.server, sc.serverAt = o.RateLimit, o.At
+			}
+		})
+	}
+	onLimit := t.hooks.OnRateLimit != nil && (limited || o.HasRateLimit)
+	if t.hooks.OnAttempt == nil && !onLimit && !(limited && t.logs(slog.LevelWarn)) {
+		return
+	}
+	r := info()
+	if limited {
+		t.log(slog.LevelWarn, "pacer: rate limited", r, slog.Duration("retry_after", o.RetryAfter))
+	}
+	if onLimit {
+		t.hooks.OnRateLimit(RateLimitEvent{RequestInfo: r, Status: o.Status, RateLimit: o.RateLimit,
+			HasRateLimit: o.HasRateLimit, RetryAfter: o.RetryAfter})
+	}
+	if t.hooks.OnAttempt != nil {
+		t.hooks.OnAttempt(AttemptEvent{RequestInfo: r, Attempt: attempt, Status: o.Status, Err: err, Duration: d,
+			RateLimit: o.RateLimit, HasRateLimit: o.HasRateLimit})
+	}
+}
+
+func (t *tracker) retry(info func() RequestInfo, e RetryEvent) {
+	e.RequestInfo = info()
 	t.update(e.Scope, func(sc *scopeCounts) { sc.retries++ })
-	t.log(slog.LevelInfo, "pacer: retrying", e.Request,
-		slog.Int("attempt", e.Attempt), slog.Int("status", e.Status), slog.Duration("wait", e.Wait))
+	attrs := []slog.Attr{slog.Int("attempt", e.Attempt), slog.Int("status", e.Status), slog.Duration("wait", e.Wait)}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("error", e.Err.Error()))
+	}
+	t.log(slog.LevelInfo, "pacer: retrying", e.RequestInfo, attrs...)
 	if t.hooks.OnRetry != nil {
 		t.hooks.OnRetry(e)
 	}
 }
 
-func (t *tracker) giveUp(e GiveUpEvent) {
+func (t *tracker) giveUp(info func() RequestInfo, e GiveUpEvent) {
+	e.RequestInfo = info()
 	t.update(e.Scope, func(sc *scopeCounts) { sc.givenUp++ })
 	attrs := []slog.Attr{slog.Int("attempts", e.Attempts), slog.Int("status", e.Status)}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("error", e.Err.Error()))
 	}
-	t.log(slog.LevelWarn, "pacer: giving up", e.Request, attrs...)
+	t.log(slog.LevelWarn, "pacer: giving up", e.RequestInfo, attrs...)
 	if t.hooks.OnGiveUp != nil {
 		t.hooks.OnGiveUp(e)
 	}
@@ -156,14 +176,18 @@ func (t *tracker) breaker(e BreakerEvent) {
 	if e.To == BreakerOpen {
 		level = slog.LevelWarn
 	}
-	t.log(level, "pacer: circuit "+e.To.String(), Request{Scope: e.Scope}, slog.String("from", e.From.String()))
+	t.log(level, "pacer: circuit "+e.To.String(), RequestInfo{Scope: e.Scope}, slog.String("from", e.From.String()))
 	if t.hooks.OnBreaker != nil {
 		t.hooks.OnBreaker(e)
 	}
 }
 
-func (t *tracker) log(level slog.Level, msg string, r Request, attrs ...slog.Attr) {
-	if t.logger == nil || !t.logger.Enabled(context.Background(), level) {
+func (t *tracker) logs(level slog.Level) bool {
+	return t.logger != nil && t.logger.Enabled(context.Background(), level)
+}
+
+func (t *tracker) log(level slog.Level, msg string, r RequestInfo, attrs ...slog.Attr) {
+	if !t.logs(level) {
 		return
 	}
 	attrs = append(attrs, slog.String("method", r.Method), slog.String("url", r.URL), slog.String("scope", r.Scope))
@@ -177,7 +201,7 @@ func (t *tracker) snapshot() map[string]ScopeStats {
 	out := make(map[string]ScopeStats, t.scopes.size())
 	for k, sc := range t.scopes.all() {
 		s := ScopeStats{Sent: sc.sent, RateLimited: sc.rateLimited, Retries: sc.retries,
-			GivenUp: sc.givenUp, Server: sc.server, ServerAt: sc.serverAt, Breaker: "closed"}
+			GivenUp: sc.givenUp, Server: sc.server, ServerAt: sc.serverAt}
 		if h := sc.waits; h != nil {
 			s.Waits = WaitStats{Count: h.n, Total: h.total, P50: h.quantile(0.5), P99: h.quantile(0.99), Max: h.max}
 		}

@@ -53,3 +53,16 @@ func limiterDelay(l *rate.Limiter, now time.Time) time.Duration {
 	}
 	return time.Duration(math.Ceil(ns))
 }
+
+// paceInterval returns the time between two sends at l's rate (0 for an
+// infinite rate, rate.InfDuration for none at all).
+func paceInterval(l *rate.Limiter) time.Duration {
+	r := float64(l.Limit())
+	switch {
+	case l.Limit() == rate.Inf:
+		return 0
+	case r <= 0:
+		return rate.InfDuration
+	}
+	return time.Duration(float64(time.Second) / r)
+}

@@ -3,8 +3,11 @@ package memstore
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"math"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // reserve grants t a slot in s at now or later, waiting in the scope's queue
@@ -49,11 +52,13 @@ func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *
 			s.mu.Unlock()
 			return sl, nil
 		}
-		if pastDeadline(ctx, g.at.Sub(now)) {
-			s.queue.remove(w)
-			err := s.tooLate(g.at)
-			s.mu.Unlock()
-			return Slot{}, err
+		if _, ok := ctx.Deadline(); ok {
+			if turn := s.turn(w, g, now); pastDeadline(ctx, turn.Sub(now)) {
+				s.queue.remove(w)
+				err := s.tooLate(turn)
+				s.mu.Unlock()
+				return Slot{}, err
+			}
 		}
 		var timer <-chan time.Time
 		stop := func() bool { return false }
@@ -64,10 +69,15 @@ func (s *memScope) wait(ctx context.Context, w *queueWaiter, now time.Time, st *
 		select {
 		case <-ctx.Done():
 			stop()
+			now = clk.Now()
 			s.mu.Lock()
+			err := ctx.Err()
+			if errors.Is(err, context.DeadlineExceeded) { // the estimate was short
+				err = s.tooLate(s.turn(w, s.gate(now, st, w.route), now))
+			}
 			s.queue.remove(w)
 			s.mu.Unlock()
-			return Slot{}, ctx.Err()
+			return Slot{}, err
 		case <-w.wake:
 		case <-timer:
 		}
@@ -95,8 +105,27 @@ func (s *memScope) yields(class, priority int, seq uint64, now time.Time, st *St
 	return false
 }
 
-// tooLate is the error of a waiter whose scope cannot grant before at, past
-// its context's deadline.
+// turn estimates when waiter w will be granted, at now, g being its gate:
+// the earliest time every shared constraint can serve the waiters ahead of
+// it and then it, assuming each grant is answered at once. It is a lower
+// bound: latency, learned limits beyond g and adaptive mode only make the
+// turn later. s.mu is held.
+func (s *memScope) turn(w *queueWaiter, g grantGate, now time.Time) time.Time {
+	ahead := s.queue.ahead(w)
+	at := g.at
+	for i := range s.windows {
+		at = later(at, s.windows[i].turn(now, s.inFlight, ahead))
+	}
+	if s.pace != nil && ahead > 0 {
+		if iv := paceInterval(s.pace); iv < rate.InfDuration/time.Duration(ahead+1) { // else no turn to name
+			at = later(at, now.Add(limiterDelay(s.pace, now)+time.Duration(ahead)*iv))
+		}
+	}
+	return at
+}
+
+// tooLate is the error of a waiter whose turn, at, is past its context's
+// deadline.
 func (s *memScope) tooLate(at time.Time) error {
 	return &LateError{At: at, Latest: s.learned.latest}
 }
@@ -123,6 +152,20 @@ func (q *classQueues) Len() int {
 	n := 0
 	for i := range q.q {
 		n += q.q[i].Len()
+	}
+	return n
+}
+
+// ahead returns the number of waiters, of all classes, served before w:
+// a higher priority, or the same and an earlier arrival.
+func (q *classQueues) ahead(w *queueWaiter) int {
+	n := 0
+	for i := range q.q {
+		for _, o := range q.q[i].waiters {
+			if o.priority > w.priority || o.priority == w.priority && o.seq < w.seq {
+				n++
+			}
+		}
 	}
 	return n
 }

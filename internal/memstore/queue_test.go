@@ -3,10 +3,12 @@ package memstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/pacerhq/pacer/internal/clocktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -281,4 +283,52 @@ func TestSlotWaited(t *testing.T) {
 	sl, err = p.result(t)
 	require.NoError(t, err)
 	assert.True(t, sl.Waited, "granted after waiting")
+}
+
+// A waiter behind others fails at once when its turn, counting the
+// waiters ahead of it, is past its deadline, with that turn as its time.
+func TestDeadlineCountsWaitersAhead(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t)
+	tk := oneBy("api", time.Second)
+	h.fill(tk) // frees at 1 s (store clock)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var queued []*pending
+	for i := range 10 {
+		queued = append(queued, h.start(ctx, fmt.Sprint("w", i), tk))
+	}
+	short, cancelShort := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShort()
+	start := time.Now()
+	_, err := h.st.Reserve(short, tk) // 10 ahead: its turn is at 11 s
+	var late *LateError
+	require.ErrorAs(t, err, &late)
+	assert.Less(t, time.Since(start), 5*time.Second, "fails at once, not at its deadline")
+	assert.Equal(t, h.when(11*time.Second), late.At)
+
+	long, cancelLong := context.WithTimeout(context.Background(), 2*time.Hour)
+	defer cancelLong()
+	p := h.start(long, "fits", tk)
+	cancel()
+	for _, q := range queued {
+		_, err := q.result(t)
+		require.ErrorIs(t, err, context.Canceled)
+	}
+	h.clk.Advance(time.Second)
+	_, err = p.result(t)
+	require.NoError(t, err, "a deadline its turn fits in waits and is granted")
+}
+
+// The turn of a window: free slots now, then release times, then slots in
+// flight one window on; each slot serves once more per window after that.
+func TestWindowTurn(t *testing.T) {
+	now := clocktest.Epoch
+	w := newSlidingWindow(Budget{Limit: 3, Window: time.Minute}, now)
+	w.release(now.Add(-30 * time.Second)) // frees at +30 s
+	// held: 1 released + 1 in flight; 1 free.
+	want := []time.Duration{0, 30 * time.Second, time.Minute, time.Minute, 90 * time.Second, 2 * time.Minute}
+	for k, d := range want {
+		assert.Equal(t, now.Add(d), w.turn(now, 1, k), "k=%d", k)
+	}
 }

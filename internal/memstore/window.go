@@ -71,6 +71,30 @@ func (w *slidingWindow) nextFree(now time.Time, inFlight int) (at time.Time, aft
 	}
 }
 
+// turn returns the earliest time at which the window can grant the slot
+// after the next k (k = 0: the next slot), at now with inFlight requests
+// in flight, assuming each grant is answered at once. The window's Limit
+// slots free in order: the free ones now, the released ones at their
+// release times, those in flight Window from now (their answers are no
+// earlier); each slot granted again frees Window after that. So grant j
+// comes at free[j mod Limit] + (j / Limit)·Window.
+func (w *slidingWindow) turn(now time.Time, inFlight, k int) time.Time {
+	w.prune(now)
+	held := min(inFlight+w.n, w.budget.Limit)
+	free := w.budget.Limit - held
+	i, cycles := k%w.budget.Limit, k/w.budget.Limit
+	var at time.Time
+	switch {
+	case i < free:
+		at = now
+	case i-free < w.n:
+		at = w.at(i - free)
+	default:
+		at = now.Add(w.budget.Window)
+	}
+	return at.Add(time.Duration(cycles) * w.budget.Window)
+}
+
 // release records that a slot answered at answeredAt stops counting Window
 // later. A release earlier than the newest recorded one (answers observed
 // out of order) is moved up to it, which only holds the slot a little longer.

@@ -1,10 +1,14 @@
+// Package route names a request's route: its method and path with the
+// segments that look like identifiers folded into ":id", as a number (Key,
+// for stores learning per route) or as text (Template, for events and
+// metrics, whose cardinality it bounds).
 package route
 
 import "strings"
 
-// routeKey folds a request's method and path into a number naming its
-// route, so a scope can learn which of the server's limits each route draws
-// from (see learnedLimits). Segments that look like identifiers count as
+// Key folds a request's method and path into a number naming its route, so
+// a store can learn which of the server's limits each route draws from.
+// Segments that look like identifiers count as
 // one ":id" segment, so /v1/campaigns/7 and /v1/campaigns/c8 share a key:
 // any segment with a digit in it except a version ("v1", "v2.1"). Other
 // segments are literal. It never returns 0 and does not allocate.
@@ -21,18 +25,48 @@ func Key(method, path string) uint64 {
 		h = (h ^ '/') * prime
 	}
 	add(method)
-	for len(path) > 0 {
-		var seg string
-		seg, path = cutSegment(path)
-		if seg == "" {
-			break
-		}
-		if idLike(seg) {
-			seg = ":id"
-		}
+	for seg := range segments(path) {
 		add(seg)
 	}
 	return max(h, 1)
+}
+
+// Template returns the route as text: "GET /v1/campaigns/:id". It names
+// the same routes as Key.
+func Template(method, path string) string {
+	var b strings.Builder
+	b.WriteString(method)
+	b.WriteByte(' ')
+	n := 0
+	for seg := range segments(path) {
+		b.WriteByte('/')
+		b.WriteString(seg)
+		n++
+	}
+	if n == 0 {
+		b.WriteByte('/')
+	}
+	return b.String()
+}
+
+// segments yields the non-empty segments of path, identifier-like ones as
+// ":id".
+func segments(path string) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for len(path) > 0 {
+			var seg string
+			seg, path = cutSegment(path)
+			if seg == "" {
+				return
+			}
+			if idLike(seg) {
+				seg = ":id"
+			}
+			if !yield(seg) {
+				return
+			}
+		}
+	}
 }
 
 // cutSegment returns the first non-empty segment of path and the rest.

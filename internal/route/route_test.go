@@ -30,3 +30,15 @@ func TestRouteKey(t *testing.T) {
 	assert.NotZero(t, Key("", ""))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { Key("GET", "/v1/campaigns/7/statistics") }))
 }
+
+func TestTemplate(t *testing.T) {
+	cases := []struct{ method, path, want string }{
+		{"GET", "/v1/campaigns/7", "GET /v1/campaigns/:id"},
+		{"GET", "v1/campaigns/c8/statistics/", "GET /v1/campaigns/:id/statistics"},
+		{"POST", "", "POST /"},
+		{"GET", "//a//b", "GET /a/b"},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, Template(c.method, c.path), "%s %s", c.method, c.path)
+	}
+}

@@ -1,0 +1,132 @@
+package pacer
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math"
+	"net/http"
+	"time"
+)
+
+// prepare sets c.req, the request every attempt sends: req itself when it
+// can be sent as it is, else a copy with an Idempotency-Key
+// (WithIdempotencyKeys), a replayable body, or a trace of what each attempt
+// wrote (for methods that are not idempotent; see attemptTrace). The
+// caller's request is never modified.
+//
+// A body without GetBody is made replayable: one that is an io.ReaderAt
+// and io.Seeker (an *os.File) is read afresh from where it stands for each
+// attempt, without buffering; any other is read into memory up to the
+// WithBodyBuffer bound, under the request's context (a body that stalls
+// cannot outlive the deadline). A longer body is streamed through once and
+// the request is not sent again after that attempt (c.replayable false).
+func (c *call) prepare(req *http.Request) error {
+	out := req
+	if c.t.cfg.idempotencyKeys && needsKey(out) {
+		out = out.Clone(out.Context()) // its own headers: the caller's stay untouched
+		out.Header.Set(IdempotencyKeyHeader, newKey())
+	}
+	if out.RequestURI != "" || hasBody(out) && out.GetBody == nil {
+		if out == req {
+			out = out.WithContext(out.Context()) // a shallow copy
+		}
+		out.RequestURI = ""
+	}
+	c.replayable = true
+	if hasBody(out) && out.GetBody == nil {
+		if err := c.replayBody(out); err != nil {
+			return err
+		}
+	}
+	if !idempotent(out.Method) {
+		c.trace = new(attemptTrace)
+		out = c.trace.traced(out)
+	}
+	c.req, c.repeatable = out, mayRepeat(out)
+	return nil
+}
+
+// readerAtSeeker is a body that can be read afresh from any offset.
+type readerAtSeeker interface {
+	io.ReaderAt
+	io.Seeker
+}
+
+// replayBody gives out (a copy of the caller's request) a GetBody, or
+// streams its body through once when it is longer than the buffer bound.
+func (c *call) replayBody(out *http.Request) error {
+	body := out.Body
+	if ra, ok := body.(readerAtSeeker); ok {
+		if off, err := ra.Seek(0, io.SeekCurrent); err == nil {
+			n := int64(math.MaxInt64) - off // to EOF
+			if out.ContentLength > 0 {
+				n = out.ContentLength
+			}
+			out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(ra, off, n)), nil }
+			out.Body, _ = out.GetBody()
+			c.closer = body // closed when the call ends
+			return nil
+		}
+	}
+	ctx := out.Context()
+	if ctx.Err() != nil {
+		body.Close()
+		return context.Cause(ctx)
+	}
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() { body.Close(); close(closed) }) // cuts a read that stalls
+	prefix, err := io.ReadAll(io.LimitReader(body, c.t.cfg.bodyBuffer+1))
+	if !stop() {
+		<-closed
+		return context.Cause(ctx)
+	}
+	if err != nil {
+		body.Close()
+		return err
+	}
+	if int64(len(prefix)) > c.t.cfg.bodyBuffer {
+		out.Body = readCloser{io.MultiReader(bytes.NewReader(prefix), body), body}
+		c.replayable = false
+		return nil
+	}
+	body.Close()
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(prefix)), nil }
+	out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(prefix)), int64(len(prefix))
+	return nil
+}
+
+// readCloser reads from one source and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
+
+func closeBody(r *http.Request) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+}
+
+// Bounds of the read of a discarded response body: enough bytes to let its
+// connection be reused when the rest is small, for no longer than a server
+// sending its body at a normal pace needs. A body that stalls is closed
+// (its connection dropped) instead of holding the caller.
+const (
+	drainLimit   = 4 << 10
+	drainTimeout = 100 * time.Millisecond
+)
+
+// drain reads and closes a response body pacer discards, within the
+// bounds above.
+func drain(body io.ReadCloser) {
+	if body == nil {
+		return
+	}
+	cut := time.AfterFunc(drainTimeout, func() { body.Close() })
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+	cut.Stop()
+	_ = body.Close()
+}
