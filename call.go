@@ -155,6 +155,7 @@ func (c *call) observe(slot Slot, resp *http.Response) {
 	if resp != nil {
 		out.Status = resp.StatusCode
 		out.RateLimit, out.HasRateLimit = ParseRateLimit(resp.Header, now)
+		out.RateLimit.Reset = capReset(out.RateLimit.Reset, now)
 		if resp.StatusCode >= 400 { // only failures are retried after a wait
 			c.hint, c.hasHint = serverWait(resp, out, now)
 		}
@@ -173,16 +174,30 @@ func (c *call) observe(slot Slot, resp *http.Response) {
 // attempt: Retry-After, else (on a 429) a JSON body hint, else the reset time
 // of an exhausted window.
 func serverWait(resp *http.Response, out Outcome, now time.Time) (time.Duration, bool) {
-	if d, ok := RetryAfterFromHeader(resp.Header, now); ok {
-		return d, true
+	if d, ok := ParseRetryAfter(resp.Header, now); ok {
+		return min(d, MaxRetryAfter), true
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		if d, ok := peekBodyHint(resp, now); ok {
-			return d, true
+			return min(d, MaxRetryAfter), true
 		}
 	}
 	if rl := out.RateLimit; out.HasRateLimit && rl.Remaining == 0 && rl.Reset.After(now) {
 		return rl.Reset.Sub(now), true
 	}
 	return 0, false
+}
+
+// capReset keeps a server's reset within [now, now+MaxRetryAfter], as every
+// wait pacer takes from a server is; the zero Time (no reset) stays zero.
+func capReset(t, now time.Time) time.Time {
+	switch {
+	case t.IsZero():
+		return t
+	case t.Before(now):
+		return now
+	case t.After(now.Add(MaxRetryAfter)):
+		return now.Add(MaxRetryAfter)
+	}
+	return t
 }

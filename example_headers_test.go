@@ -35,27 +35,28 @@ func ExampleParseRetryAfter() {
 		"120",
 		"Mon, 01 Jan 2024 00:01:30 GMT",
 		"Sun, 31 Dec 2023 23:00:00 GMT", // in the past
-		"99999999999999999999999",       // clamped to MaxRetryAfter
+		"Mon, 15 Jan 2024 00:00:00 GMT", // not capped: pacer caps where it waits
+		"99999999999999999999999",       // too long for a time.Duration
 		"soon",
 	} {
-		d, ok := pacer.ParseRetryAfter(v, now)
+		h := http.Header{}
+		h.Set("Retry-After", v)
+		d, ok := pacer.ParseRetryAfter(h, now)
 		fmt.Println(d, ok)
 	}
+
+	// The server's clock runs an hour ahead of ours: its Date corrects it.
+	h := http.Header{}
+	h.Set("Date", "Mon, 01 Jan 2024 01:00:00 GMT")
+	h.Set("Retry-After", "Mon, 01 Jan 2024 01:00:30 GMT")
+	d, ok := pacer.ParseRetryAfter(h, now)
+	fmt.Println(d, ok)
 	// Output:
 	// 2m0s true
 	// 1m30s true
 	// 0s true
-	// 24h0m0s true
+	// 336h0m0s true
 	// 0s false
-}
-
-func ExampleRetryAfterFromHeader() {
-	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	h := http.Header{}
-	// The server's clock runs an hour ahead of ours.
-	h.Set("Date", "Mon, 01 Jan 2024 01:00:00 GMT")
-	h.Set("Retry-After", "Mon, 01 Jan 2024 01:00:30 GMT")
-	d, ok := pacer.RetryAfterFromHeader(h, now)
-	fmt.Println(d, ok)
-	// Output: 30s true
+	// 0s false
+	// 30s true
 }

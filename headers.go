@@ -59,8 +59,11 @@ type RateLimit struct {
 // Absolute resets (unix seconds or milliseconds, RFC 3339) are read against
 // the server's clock when the response has a Date header more than 2 s away
 // from now (Date has 1 s resolution, so closer values are treated as no skew):
-// Reset = now + (reset − Date). Every Reset lies in [now, now+MaxRetryAfter]:
-// resets in the past mean now, and later ones are clamped.
+// Reset = now + (reset − Date). Reset is the server's instant, unclamped: a
+// reset in the past stays in the past (the window has already reset), and one
+// in the year 2100 stays there; pacer caps how long it waits for a reset where
+// it waits (see MaxRetryAfter). A relative reset too long for a
+// time.Duration is not valid.
 //
 // Malformed values are ignored, never trusted: negative numbers, overflow,
 // NaN, Inf, empty strings and garbage. When a field is repeated (or its value
@@ -76,12 +79,12 @@ func ParseRateLimit(h http.Header, now time.Time) (rl RateLimit, ok bool) {
 	return rl, ok
 }
 
-// ParseRateLimits is like ParseRateLimit but returns every usable policy h
+// parseRateLimits is like ParseRateLimit but returns every usable policy h
 // describes, most restrictive first: each IETF RateLimit policy (repeated
 // members of one name merged conservatively), and one policy for each of the
 // X-RateLimit-*, X-Rate-Limit-* and RateLimit-* families present. It returns
 // nil when there is none.
-func ParseRateLimits(h http.Header, now time.Time) []RateLimit {
+func parseRateLimits(h http.Header, now time.Time) []RateLimit {
 	var out []RateLimit
 	eachLimit(h, now, func(p RateLimit) { out = append(out, p) })
 	slices.SortStableFunc(out, moreRestrictive)
@@ -138,9 +141,7 @@ func foldLimit(limits, remainings, resets []string, st *serverTime) (RateLimit, 
 	}
 	limit, _ := minCount(limits)
 	rl := RateLimit{Limit: limit, Remaining: remaining}
-	if d, ok := latestReset(resets, st); ok {
-		rl.Reset = st.now.Add(d)
-	}
+	rl.Reset, _ = latestReset(resets, st)
 	return clampRemaining(rl), true
 }
 
@@ -156,14 +157,14 @@ func minCount(values []string) (n int, ok bool) {
 }
 
 // latestReset returns the latest valid reset among the comma-separated items
-// of values, as a wait from now.
-func latestReset(values []string, st *serverTime) (d time.Duration, ok bool) {
+// of values, on the caller's clock.
+func latestReset(values []string, st *serverTime) (t time.Time, ok bool) {
 	for item := range listItems(values) {
-		if w, valid := parseWhen(item, st); valid && (!ok || w > d) {
-			d, ok = w, true
+		if r, valid := parseWhen(item, st); valid && (!ok || r.After(t)) {
+			t, ok = r, true
 		}
 	}
-	return d, ok
+	return t, ok
 }
 
 // listItems yields the trimmed, non-empty comma-separated items of values.

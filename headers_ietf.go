@@ -68,7 +68,7 @@ func minWindow(values []string) time.Duration {
 	var w time.Duration
 	for _, v := range values {
 		n, ok := parseDecimal(v)
-		if s := n.seconds(); ok && s > 0 && (w == 0 || s < w) {
+		if s, fits := n.duration(); ok && fits && s > 0 && (w == 0 || s < w) {
 			w = s
 		}
 	}

@@ -56,8 +56,10 @@ var rateLimitCases = []rateLimitCase{
 		want: RateLimit{Remaining: 4, Reset: at(time.Minute + 500*time.Microsecond)}, ok: true},
 	{name: "fractional relative seconds", h: hdr("X-RateLimit-Remaining", "4", "X-RateLimit-Reset", "1.5"),
 		want: RateLimit{Remaining: 4, Reset: at(1500 * time.Millisecond)}, ok: true},
-	{name: "largest relative reset is clamped", h: hdr("X-RateLimit-Remaining", "4", "X-RateLimit-Reset", "999999999"),
-		want: RateLimit{Remaining: 4, Reset: at(MaxRetryAfter)}, ok: true},
+	{name: "largest relative reset, not capped", h: hdr("X-RateLimit-Remaining", "4", "X-RateLimit-Reset", "999999999"),
+		want: RateLimit{Remaining: 4, Reset: at(999999999 * time.Second)}, ok: true},
+	{name: "relative duration too long for a Duration is invalid", h: hdr("X-RateLimit-Remaining", "4", "X-RateLimit-Reset", "3000000h"),
+		want: RateLimit{Remaining: 4}, ok: true},
 	{name: "Reset-After preferred", h: hdr("X-RateLimit-Remaining", "1", "X-RateLimit-Reset", "1704067260", "X-RateLimit-Reset-After", "30"),
 		want: RateLimit{Remaining: 1, Reset: at(30 * time.Second)}, ok: true},
 	{name: "Reset-After alone, fractional", h: hdr("X-RateLimit-Remaining", "1", "X-RateLimit-Reset-After", "0.25"),
@@ -77,10 +79,12 @@ var rateLimitCases = []rateLimitCase{
 	{name: "RFC 3339 (lupitor)", h: hdr("X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "2025-10-29T16:30:00.000Z"),
 		now:  time.Date(2025, 10, 29, 16, 29, 0, 0, time.UTC),
 		want: RateLimit{Remaining: 0, Reset: time.Date(2025, 10, 29, 16, 30, 0, 0, time.UTC)}, ok: true},
-	{name: "reset in the past means now", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "1704067000"),
-		want: RateLimit{Remaining: 5, Reset: hdrT0}, ok: true},
-	{name: "far future reset clamped", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "4102444800"),
-		want: RateLimit{Remaining: 5, Reset: at(MaxRetryAfter)}, ok: true},
+	{name: "reset in the past stays in the past", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "1704067000"),
+		want: RateLimit{Remaining: 5, Reset: at(-200 * time.Second)}, ok: true},
+	{name: "reset in 2100 stays in 2100", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "4102444800"),
+		want: RateLimit{Remaining: 5, Reset: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}, ok: true},
+	{name: "RFC 3339 reset in 9999 stays there", h: hdr("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "9999-12-31T23:59:59Z"),
+		want: RateLimit{Remaining: 5, Reset: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)}, ok: true},
 
 	// Clock skew through the Date header.
 	{name: "server clock 1h ahead", h: hdr("Date", httpDate(at(time.Hour)), "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1704070860"),
@@ -94,6 +98,8 @@ var rateLimitCases = []rateLimitCase{
 	{name: "skew leaves relative resets alone", h: hdr("Date", httpDate(at(time.Hour)), "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "60"),
 		want: RateLimit{Remaining: 0, Reset: at(time.Minute)}, ok: true},
 	{name: "garbage Date ignored", h: hdr("Date", "yesterday", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1704067260"),
+		want: RateLimit{Remaining: 0, Reset: at(time.Minute)}, ok: true},
+	{name: "Date centuries off ignored", h: hdr("Date", "Mon, 01 Jan 0001 00:00:00 GMT", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1704067260"),
 		want: RateLimit{Remaining: 0, Reset: at(time.Minute)}, ok: true},
 
 	// IETF draft fields.
@@ -190,13 +196,13 @@ func TestParseRateLimitsReturnsAllMostRestrictiveFirst(t *testing.T) {
 		"RateLimit-Policy", `"burst";q=10;w=1, "daily";q=1000;w=86400`,
 		"X-RateLimit-Limit", "100", "X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "30",
 	)
-	got := ParseRateLimits(h, hdrT0)
+	got := parseRateLimits(h, hdrT0)
 	assert.Equal(t, []RateLimit{
 		{Limit: 100, Remaining: 5, Reset: at(30 * time.Second)},
 		{Limit: 10, Remaining: 5, Reset: at(time.Second), Window: time.Second, Policy: "burst"},
 		{Limit: 1000, Remaining: 900, Reset: at(time.Hour), Window: 24 * time.Hour, Policy: "daily"},
 	}, got)
-	assert.Nil(t, ParseRateLimits(hdr("X-RateLimit-Limit", "10"), hdrT0))
+	assert.Nil(t, parseRateLimits(hdr("X-RateLimit-Limit", "10"), hdrT0))
 }
 
 func TestHeaderFieldsDoNotWriteIntoHeader(t *testing.T) {
@@ -208,66 +214,57 @@ func TestHeaderFieldsDoNotWriteIntoHeader(t *testing.T) {
 }
 
 type retryAfterCase struct {
-	name  string
-	value string
-	want  time.Duration
-	ok    bool
+	name string
+	h    http.Header
+	want time.Duration
+	ok   bool
 }
 
+// raHdr is a header with one Retry-After field.
+func raHdr(value string) http.Header { return http.Header{"Retry-After": {value}} }
+
 var retryAfterCases = []retryAfterCase{
-	{"delta seconds", "120", 2 * time.Minute, true},
-	{"delta seconds with spaces", " 120 ", 2 * time.Minute, true},
-	{"zero", "0", 0, true},
-	{"fractional seconds", "1.5", 1500 * time.Millisecond, true},
-	{"IMF-fixdate", "Mon, 01 Jan 2024 00:01:30 GMT", 90 * time.Second, true},
-	{"RFC 850 date", "Monday, 01-Jan-24 00:01:30 GMT", 90 * time.Second, true},
-	{"asctime date", "Mon Jan  1 00:01:30 2024", 90 * time.Second, true},
-	{"date in the past", "Sun, 31 Dec 2023 23:00:00 GMT", 0, true},
-	{"far date clamped", "Fri, 31 Dec 9999 23:59:59 GMT", MaxRetryAfter, true},
-	{"large delta clamped", "100000", MaxRetryAfter, true},
-	{"overflowing delta clamped", "99999999999999999999999", MaxRetryAfter, true},
-	{"negative", "-1", 0, false},
-	{"signed", "+5", 0, false},
-	{"empty", "", 0, false},
-	{"NaN", "NaN", 0, false},
-	{"Inf", "Inf", 0, false},
-	{"exponent", "1e3", 0, false},
-	{"hex", "0x10", 0, false},
-	{"garbage", "later please", 0, false},
-	{"bare dot", "1.", 0, false},
-	{"RFC 3339 is not an HTTP-date", "2024-01-01T00:01:30Z", 0, false},
+	{"delta seconds", raHdr("120"), 2 * time.Minute, true},
+	{"delta seconds with spaces", raHdr(" 120 "), 2 * time.Minute, true},
+	{"zero", raHdr("0"), 0, true},
+	{"fractional seconds", raHdr("1.5"), 1500 * time.Millisecond, true},
+	{"IMF-fixdate", raHdr("Mon, 01 Jan 2024 00:01:30 GMT"), 90 * time.Second, true},
+	{"RFC 850 date", raHdr("Monday, 01-Jan-24 00:01:30 GMT"), 90 * time.Second, true},
+	{"asctime date", raHdr("Mon Jan  1 00:01:30 2024"), 90 * time.Second, true},
+	{"date in the past", raHdr("Sun, 31 Dec 2023 23:00:00 GMT"), 0, true},
+	{"date 14 days ahead, not capped", raHdr("Mon, 15 Jan 2024 00:00:00 GMT"), 14 * 24 * time.Hour, true},
+	{"large delta, not capped", raHdr("100000"), 100000 * time.Second, true},
+	{"longest delta a Duration holds", raHdr("9223372036.854775807"), time.Duration(1<<63 - 1), true},
+	{"delta 1 ns too long for a Duration", raHdr("9223372036.854775808"), 0, false},
+	{"overflowing delta", raHdr("99999999999999999999999"), 0, false},
+	{"date too far ahead for a Duration", raHdr("Fri, 31 Dec 9999 23:59:59 GMT"), 0, false},
+	{"negative", raHdr("-1"), 0, false},
+	{"signed", raHdr("+5"), 0, false},
+	{"empty", raHdr(""), 0, false},
+	{"NaN", raHdr("NaN"), 0, false},
+	{"Inf", raHdr("Inf"), 0, false},
+	{"exponent", raHdr("1e3"), 0, false},
+	{"hex", raHdr("0x10"), 0, false},
+	{"garbage", raHdr("later please"), 0, false},
+	{"bare dot", raHdr("1."), 0, false},
+	{"RFC 3339 is not an HTTP-date", raHdr("2024-01-01T00:01:30Z"), 0, false},
+
+	// The server's clock, repeats and spellings.
+	{"server clock 1h ahead", hdr("Date", httpDate(at(time.Hour)), "Retry-After", httpDate(at(time.Hour+90*time.Second))), 90 * time.Second, true},
+	{"server clock 1h behind", hdr("Date", httpDate(at(-time.Hour)), "Retry-After", httpDate(at(-time.Hour+90*time.Second))), 90 * time.Second, true},
+	{"Date within 2s is no skew", hdr("Date", httpDate(at(2*time.Second)), "Retry-After", httpDate(at(90*time.Second))), 90 * time.Second, true},
+	{"delta seconds ignore Date", hdr("Date", httpDate(at(time.Hour)), "Retry-After", "30"), 30 * time.Second, true},
+	{"repeated: the longest", hdr("Retry-After", "30", "Retry-After", "garbage", "Retry-After", "45"), 45 * time.Second, true},
+	{"repeated: overflow ignored", hdr("Retry-After", "99999999999999999999999", "Retry-After", "30"), 30 * time.Second, true},
+	{"non-canonical key", http.Header{"retry-after": {"7"}}, 7 * time.Second, true},
+	{"absent", hdr("Date", httpDate(hdrT0)), 0, false},
+	{"nil header", nil, 0, false},
 }
 
 func TestParseRetryAfter(t *testing.T) {
 	for _, c := range retryAfterCases {
 		t.Run(c.name, func(t *testing.T) {
-			got, ok := ParseRetryAfter(c.value, hdrT0)
-			require.Equal(t, c.ok, ok)
-			assert.Equal(t, c.want, got)
-		})
-	}
-}
-
-func TestRetryAfterFromHeader(t *testing.T) {
-	cases := []struct {
-		name string
-		h    http.Header
-		want time.Duration
-		ok   bool
-	}{
-		{"server clock 1h ahead", hdr("Date", httpDate(at(time.Hour)), "Retry-After", httpDate(at(time.Hour+90*time.Second))), 90 * time.Second, true},
-		{"server clock 1h behind", hdr("Date", httpDate(at(-time.Hour)), "Retry-After", httpDate(at(-time.Hour+90*time.Second))), 90 * time.Second, true},
-		{"Date within 2s is no skew", hdr("Date", httpDate(at(2*time.Second)), "Retry-After", httpDate(at(90*time.Second))), 90 * time.Second, true},
-		{"no Date", hdr("Retry-After", httpDate(at(90*time.Second))), 90 * time.Second, true},
-		{"delta seconds ignore Date", hdr("Date", httpDate(at(time.Hour)), "Retry-After", "30"), 30 * time.Second, true},
-		{"repeated: the longest", hdr("Retry-After", "30", "Retry-After", "garbage", "Retry-After", "45"), 45 * time.Second, true},
-		{"non-canonical key", http.Header{"retry-after": {"7"}}, 7 * time.Second, true},
-		{"garbage only", hdr("Retry-After", "soon"), 0, false},
-		{"absent", hdr("Date", httpDate(hdrT0)), 0, false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, ok := RetryAfterFromHeader(c.h, hdrT0)
+			got, ok := ParseRetryAfter(c.h, hdrT0)
 			require.Equal(t, c.ok, ok)
 			assert.Equal(t, c.want, got)
 		})
