@@ -167,17 +167,27 @@ func latestReset(values []string, st *serverTime) (t time.Time, ok bool) {
 	return t, ok
 }
 
-// listItems yields the trimmed, non-empty comma-separated items of values.
+// listItems yields the trimmed, non-empty comma-separated items of values,
+// the first maxItems of them at most.
 func listItems(values []string) func(yield func(string) bool) {
 	return func(yield func(string) bool) {
+		n := 0
 		for _, v := range values {
 			for item := range strings.SplitSeq(v, ",") {
-				if item = strings.TrimSpace(item); item != "" && !yield(item) {
+				if item = strings.TrimSpace(item); item == "" {
+					continue
+				}
+				if n++; n > maxItems || !yield(item) {
 					return
 				}
 			}
 		}
 	}
+}
+
+// firstItems returns the first maxItems lines of a field.
+func firstItems(lines []string) []string {
+	return lines[:min(len(lines), maxItems)]
 }
 
 // parseCount reads a non-negative decimal integer that fits in an int.

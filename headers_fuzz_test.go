@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -59,12 +60,35 @@ func requireSane(t *testing.T, rl RateLimit) {
 	require.GreaterOrEqual(t, rl.Window, time.Duration(0))
 }
 
+// fuzzBudget is how long a parse of up to 64 KiB may take. A linear parse
+// takes well under a millisecond; the quadratic one this guards against took
+// seconds on inputs of this size.
+const fuzzBudget = 50 * time.Millisecond
+
+// requireQuick fails when parse, given an input of size bytes, takes longer
+// than fuzzBudget per started 64 KiB on the fastest of three runs (one slow
+// run may be the scheduler's doing; a slow parser is slow every time).
+func requireQuick(t *testing.T, size int, parse func()) {
+	t.Helper()
+	budget := fuzzBudget * time.Duration(1+size/(64<<10))
+	took := time.Duration(math.MaxInt64)
+	for range 3 {
+		start := time.Now()
+		parse()
+		if took = min(took, time.Since(start)); took <= budget {
+			return
+		}
+	}
+	t.Fatalf("parsing %d bytes took %v, over the budget of %v", size, took, budget)
+}
+
 func FuzzParseRateLimit(f *testing.F) {
 	for _, c := range rateLimitCases {
 		f.Add(encodeHeader(c.h), c.clock().UnixNano())
 	}
 	f.Fuzz(func(t *testing.T, raw string, nowNano int64) {
 		h, now := decodeHeader(raw), time.Unix(0, nowNano).UTC()
+		requireQuick(t, len(raw), func() { parseRateLimits(h, now) })
 		all := parseRateLimits(h, now)
 		for i, rl := range all {
 			requireSane(t, rl)
@@ -90,6 +114,9 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, value, date string) {
+		requireQuick(t, len(value)+len(date), func() {
+			ParseRetryAfter(http.Header{"Retry-After": {value}, "Date": {date}}, hdrT0)
+		})
 		d, ok := ParseRetryAfter(http.Header{"Retry-After": {value}}, hdrT0)
 		requireWait(t, d, ok)
 		if x, err := strconv.ParseFloat(strings.TrimSpace(value), 64); ok && err == nil {
@@ -110,6 +137,7 @@ func FuzzParseBodyHint(f *testing.F) {
 		f.Add([]byte(c.body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		requireQuick(t, len(body), func() { parseBodyHint(body, hdrT0) })
 		d, ok := parseBodyHint(body, hdrT0)
 		requireWait(t, d, ok)
 

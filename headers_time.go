@@ -43,7 +43,7 @@ func readServerTime(f headerFields, now time.Time) *serverTime {
 func (st *serverTime) local(t time.Time) time.Time {
 	if !st.read {
 		st.read = true
-		for _, v := range st.dates {
+		for _, v := range firstItems(st.dates) {
 			date, ok := parseHTTPDate(v)
 			if !ok {
 				continue
@@ -128,7 +128,7 @@ func parseDecimal(s string) (decimal, bool) {
 	if w, err := strconv.ParseInt(intPart, 10, 64); err == nil {
 		n.whole = w
 	}
-	frac = (frac + "000000000")[:9]
+	frac = (frac[:min(len(frac), 9)] + "000000000")[:9]
 	n.billionths, _ = strconv.ParseInt(frac, 10, 64)
 	return n, true
 }
@@ -183,7 +183,7 @@ const MaxRetryAfter = 24 * time.Hour
 func ParseRetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 	f := readHeaderFields(h)
 	st := readServerTime(f, now)
-	for _, v := range f.get("Retry-After") {
+	for _, v := range firstItems(f.get("Retry-After")) {
 		if w, valid := retryAfter(v, st); valid && (!ok || w > d) {
 			d, ok = w, true
 		}
