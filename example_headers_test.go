@@ -23,10 +23,23 @@ func ExampleParseRateLimit() {
 	h.Set("RateLimit", `"burst";r=5;t=1, "daily";r=900;t=3600`)
 	h.Set("RateLimit-Policy", `"burst";q=10;w=1, "daily";q=1000;w=86400`)
 	rl, ok = pacer.ParseRateLimit(h, now)
-	fmt.Println(ok, rl.Policy, rl.Limit, rl.Remaining, rl.Reset.Sub(now), rl.Window)
+	fmt.Println(ok, rl.Pool, rl.Limit, rl.Remaining, rl.Reset.Sub(now), rl.Window)
+
+	// OpenAI limits requests and tokens: pacer paces by requests, and
+	// reports the tokens beside them.
+	h = http.Header{}
+	h.Set("x-ratelimit-limit-requests", "60")
+	h.Set("x-ratelimit-remaining-requests", "59")
+	h.Set("x-ratelimit-reset-requests", "1s")
+	h.Set("x-ratelimit-limit-tokens", "150000")
+	h.Set("x-ratelimit-remaining-tokens", "0")
+	h.Set("x-ratelimit-reset-tokens", "6m0s")
+	rl, ok = pacer.ParseRateLimit(h, now)
+	fmt.Println(ok, rl.Limit, rl.Remaining, rl.Reset.Sub(now), "tokens:", rl.Tokens.Limit, rl.Tokens.Remaining, rl.Tokens.Reset.Sub(now))
 	// Output:
 	// true 100 95 1m0s
 	// true burst 10 5 1s 1s
+	// true 60 59 1s tokens: 150000 0 6m0s
 }
 
 func ExampleParseRetryAfter() {

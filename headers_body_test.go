@@ -43,6 +43,7 @@ var bodyHintCases = []bodyHintCase{
 	{name: "lupitor body", body: `{"success": false, "data": null, "error": "Rate limit exceeded. Please try again later.",
   "limit": 1000, "remaining": 0, "reset": "2025-10-29T16:30:00.000Z"}`, now: lupitorNow, want: time.Minute, ok: true},
 	{name: "reset unix seconds", body: `{"resetAt":1704067230}`, want: 30 * time.Second, ok: true},
+	{name: "reset HTTP-date", body: `{"reset_at":"Mon, 01 Jan 2024 00:01:00 GMT"}`, want: time.Minute, ok: true},
 	{name: "reset in the past", body: `{"reset":"2023-01-01T00:00:00Z"}`, want: 0, ok: true},
 	{name: "retry preferred over reset", body: `{"reset":"2024-01-01T00:10:00Z","retryAfter":5}`, want: 5 * time.Second, ok: true},
 	{name: "first retry hint wins", body: `{"retryAfter":5,"more":{"retryAfter":50}}`, want: 5 * time.Second, ok: true},

@@ -58,6 +58,11 @@ func requireSane(t *testing.T, rl RateLimit) {
 		require.LessOrEqual(t, rl.Remaining, rl.Limit)
 	}
 	require.GreaterOrEqual(t, rl.Window, time.Duration(0))
+	require.LessOrEqual(t, len(rl.Pool), maxPoolName)
+	if rl.Tokens != nil {
+		require.Nil(t, rl.Tokens.Tokens, "tokens have no tokens")
+		requireSane(t, *rl.Tokens)
+	}
 }
 
 // fuzzBudget is how long a parse of up to 64 KiB may take. A linear parse

@@ -19,6 +19,7 @@ const (
 // text and read on demand by param.
 type sfMember struct {
 	item       string
+	integer    bool   // the item is an Integer, not a name ("20;w=1", drafts 6 and 7)
 	key, value string // set for dictionary members (key=value)
 	params     string // ";"-separated parameters after the item, unparsed
 }
@@ -37,68 +38,88 @@ func (m sfMember) param(name string) string {
 	return v
 }
 
-// policyTerms is what RateLimit-Policy says about one named policy: the
-// smallest valid quota (q) and the shortest valid window (w) among its
-// members.
+// policyTerms is what RateLimit-Policy says about one policy: the smallest
+// positive quota and the shortest valid window among its members.
 type policyTerms struct {
 	limit  int
 	window time.Duration
 }
 
+// add folds one RateLimit-Policy member's quota and window w into t.
+func (t policyTerms) add(quota int, w string) policyTerms {
+	if quota > 0 && (t.limit == 0 || quota < t.limit) {
+		t.limit = quota
+	}
+	if d, ok := parseWindow(w); ok && (t.window == 0 || d < t.window) {
+		t.window = d
+	}
+	return t
+}
+
+// fill gives rl the terms' Window, and their Limit when rl has none.
+func (t policyTerms) fill(rl RateLimit) RateLimit {
+	if rl.Limit == 0 {
+		rl.Limit = t.limit
+	}
+	if rl.Window == 0 {
+		rl.Window = t.window
+	}
+	return rl
+}
+
+// policyIndex folds the members of RateLimit-Policy: named ones
+// ("default";q=100;w=60) by name, and the drafts' unnamed ones (20;w=1) into
+// draft.
+func policyIndex(policies []sfMember) (named map[string]policyTerms, draft policyTerms) {
+	named = make(map[string]policyTerms, len(policies))
+	for _, p := range policies {
+		switch {
+		case p.key != "":
+		case p.integer:
+			quota, _ := parseCount(p.item)
+			draft = draft.add(quota, p.param("w"))
+		default:
+			quota, _ := parseCount(p.param("q"))
+			named[p.item] = named[p.item].add(quota, p.param("w"))
+		}
+	}
+	return named, draft
+}
+
 // structuredLimits reads the IETF RateLimit field: members naming a policy
 // ("default";r=50;t=30), matched by name with the RateLimit-Policy field
 // ("default";q=100;w=60) for Limit and Window, and the older dictionary form
-// (limit=100, remaining=50, reset=30). Members repeating a policy name are
-// merged conservatively. Each field is read up to maxMembers members, and
-// each member is looked up once in an index of the policies.
-func structuredLimits(f headerFields, st *serverTime) []RateLimit {
+// (limit=100, remaining=50, reset=30) with the terms of an unnamed policy
+// (20;w=1). Members repeating a policy name are merged conservatively. Each
+// member is looked up once in the index of the policies.
+func structuredLimits(f headerFields, st *serverTime, named map[string]policyTerms, draft policyTerms) []RateLimit {
 	members := sfMembers(f.get("Ratelimit"))
 	if len(members) == 0 {
 		return nil
 	}
 	var out []RateLimit
 	if rl, ok := dictionaryLimit(members, st); ok {
-		out = append(out, rl)
+		out = append(out, clampRemaining(draft.fill(rl)))
 	}
-	policies := policyIndex(sfMembers(f.get("Ratelimit-Policy")))
 	seen := map[string]int{} // policy name → index in out
 	for _, m := range members {
-		rl, ok := namedLimit(m, policies, st)
+		rl, ok := namedLimit(m, named, st)
 		if !ok {
 			continue
 		}
-		if i, dup := seen[rl.Policy]; dup {
+		if i, dup := seen[m.item]; dup {
 			out[i] = mergeLimits(out[i], rl)
 			continue
 		}
-		seen[rl.Policy] = len(out)
+		seen[m.item] = len(out)
 		out = append(out, rl)
 	}
 	return out
 }
 
-// policyIndex folds the named members of RateLimit-Policy by name.
-func policyIndex(policies []sfMember) map[string]policyTerms {
-	index := make(map[string]policyTerms, len(policies))
-	for _, p := range policies {
-		if p.key != "" {
-			continue
-		}
-		terms := index[p.item]
-		if q, ok := parseCount(p.param("q")); ok && q > 0 && (terms.limit == 0 || q < terms.limit) {
-			terms.limit = q
-		}
-		if w, ok := parseWindow(p.param("w")); ok && (terms.window == 0 || w < terms.window) {
-			terms.window = w
-		}
-		index[p.item] = terms
-	}
-	return index
-}
-
 // namedLimit reads a "name";r=…;t=… member, with Limit (q) and Window (w)
 // from the policy of the same name. ok is false without a valid r.
-func namedLimit(m sfMember, policies map[string]policyTerms, st *serverTime) (RateLimit, bool) {
+func namedLimit(m sfMember, named map[string]policyTerms, st *serverTime) (RateLimit, bool) {
 	if m.key != "" {
 		return RateLimit{}, false
 	}
@@ -106,21 +127,21 @@ func namedLimit(m sfMember, policies map[string]policyTerms, st *serverTime) (Ra
 	if !ok {
 		return RateLimit{}, false
 	}
-	terms := policies[m.item]
-	rl := RateLimit{Limit: terms.limit, Remaining: remaining, Window: terms.window, Policy: m.item}
+	rl := named[m.item].fill(RateLimit{Remaining: remaining, Pool: poolName([]string{m.item})})
 	rl.Reset, _ = parseWhen(m.param("t"), st)
 	return clampRemaining(rl), true
 }
 
-// parseWindow reads a window length in seconds ("60", "0.5"); ok is false
-// for zero, garbage, and lengths too long for a Duration.
+// parseWindow reads a window length: seconds ("60", "0.5") or a Go duration
+// ("1m"). ok is false for zero, garbage, and lengths too long for a Duration.
 func parseWindow(s string) (time.Duration, bool) {
-	n, ok := parseDecimal(strings.TrimSpace(s))
-	if !ok {
-		return 0, false
+	s = strings.TrimSpace(s)
+	if n, ok := parseDecimal(s); ok {
+		w, fits := n.duration()
+		return w, fits && w > 0
 	}
-	w, fits := n.duration()
-	return w, fits && w > 0
+	w, err := time.ParseDuration(s)
+	return w, err == nil && w > 0
 }
 
 // dictionaryLimit reads the older draft's limit=…, remaining=…, reset=…
@@ -164,7 +185,7 @@ func sfMembers(lines []string) []sfMember {
 			if k, v, isDict := strings.Cut(head, "="); isDict && !strings.HasPrefix(head, `"`) {
 				m.key, m.value = strings.ToLower(strings.TrimSpace(k)), unquote(v)
 			} else {
-				m.item = unquote(head)
+				m.item, m.integer = unquote(head), allDigits(strings.TrimSpace(head))
 			}
 			m.params = params
 			out = append(out, m)

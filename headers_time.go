@@ -70,9 +70,15 @@ func waitUntil(t, now time.Time) (time.Duration, bool) {
 }
 
 // parseHTTPDate reads an HTTP-date (RFC 9110: IMF-fixdate, RFC 850 or
-// asctime) after trimming spaces.
+// asctime) after trimming spaces. The zone may be spelt UTC as well as GMT
+// (servers do); no other zone is read, as its offset would depend on the
+// machine's location.
 func parseHTTPDate(s string) (time.Time, bool) {
-	t, err := http.ParseTime(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if zoneless, ok := strings.CutSuffix(s, " UTC"); ok {
+		s = zoneless + " GMT"
+	}
+	t, err := http.ParseTime(s)
 	return t, err == nil
 }
 
@@ -85,7 +91,7 @@ const (
 
 // parseWhen reads a reset time and returns it on the caller's clock: a
 // number under the numeric reset rule, a Go duration ("6m0s") from now, or an
-// RFC 3339 time on the server's clock. The result is what the server said,
+// RFC 3339 time or HTTP-date on the server's clock. The result is what the server said,
 // unclamped: it may lie in the past.
 func parseWhen(s string, st *serverTime) (time.Time, bool) {
 	s = strings.TrimSpace(s)
@@ -105,6 +111,9 @@ func parseWhen(s string, st *serverTime) (time.Time, bool) {
 		return st.now.Add(d), true
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return st.local(t), true
+	}
+	if t, ok := parseHTTPDate(s); ok {
 		return st.local(t), true
 	}
 	return time.Time{}, false
