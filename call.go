@@ -132,7 +132,7 @@ func (c *call) attempt(req *http.Request) (resp *http.Response, err error) {
 	ev := c.settleBreaker(req, resp, err)
 	c.refundRetry(resp)
 	o := c.observe(resp)
-	c.t.store.Observe(slot, o)
+	c.t.store.Observe(slot, c.t.cfg.bounded(o))
 	done = true
 	c.t.tracker.attempted(c.ticket.Scope, c.info, c.attempts, o, err, o.At.Sub(sentAt))
 	c.breakerEvent(ev)
@@ -160,11 +160,26 @@ func (c *call) observe(resp *http.Response) Outcome {
 	return out
 }
 
+// bounded is what the store is told of outcome o: a hold the server asks
+// for (Retry-After, a reset with nothing remaining) lasts at most the max
+// wait, or the window the server names if that is longer, after which the
+// scope probes with one request to see whether the server still means it.
+// One hostile or broken answer ("Retry-After: 999999999") cannot park a
+// scope — in every process sharing its store — for longer.
+func (c *config) bounded(o Outcome) Outcome {
+	hold := max(c.maxWait, o.RateLimit.Window)
+	o.RetryAfter = min(o.RetryAfter, hold)
+	if rl := &o.RateLimit; rl.Reset.After(o.At.Add(hold)) {
+		rl.Reset = o.At.Add(hold)
+	}
+	return o
+}
+
 // serverWait is the server's word on how long to wait before the next
 // attempt: Retry-After, else (on a 429) a JSON body hint, else the reset time
 // of an exhausted window.
 func serverWait(resp *http.Response, out Outcome, now time.Time) (time.Duration, bool) {
-	if d, ok := RetryAfterFromHeader(resp.Header, now); ok {
+	if d, ok := ParseRetryAfter(resp.Header, now); ok {
 		return d, true
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {

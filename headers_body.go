@@ -71,7 +71,8 @@ func jsonBody(f headerFields) bool {
 }
 
 // parseBodyHint finds a wait in the JSON body of a 429 response, as of now,
-// and returns it clamped to [0, MaxRetryAfter]. It looks, at any depth, for
+// and returns it as the server said it, not capped (a reset in the past gives
+// 0; a wait too long for a time.Duration is not valid). It looks, at any depth, for
 // the first value under a retry-after key (retryAfter, retry_after,
 // retry-after, any case, also with a "Seconds" suffix) and else under a reset
 // key (reset, resetAt, reset_at); values are numbers or strings read like an
@@ -161,13 +162,23 @@ func (s *hintScan) record(key string, tok json.Token) {
 	switch hintKind(key) {
 	case "retry":
 		if !s.hasRetry {
-			s.retry, s.hasRetry = parseWhen(v, s.st)
+			s.retry, s.hasRetry = s.wait(v)
 		}
 	case "reset":
 		if !s.hasReset {
-			s.reset, s.hasReset = parseWhen(v, s.st)
+			s.reset, s.hasReset = s.wait(v)
 		}
 	}
+}
+
+// wait reads a hint value like an X-RateLimit-Reset value and returns the
+// wait until then.
+func (s *hintScan) wait(v string) (time.Duration, bool) {
+	t, ok := parseWhen(v, s.st)
+	if !ok {
+		return 0, false
+	}
+	return waitUntil(t, s.st.now)
 }
 
 // hintKeySeparators removes the separators of snake_case and kebab-case keys.

@@ -14,55 +14,72 @@ import (
 const dateSkewTolerance = 2 * time.Second
 
 // serverTime pairs the caller's clock with the server's: absolute times the
-// server sends are read against server, and the waits they give are placed
-// on now. The Date field is parsed only when an absolute time needs it, so
+// server sends are read against its Date field and placed on the caller's
+// clock. The Date field is parsed only when an absolute time needs it, so
 // responses with relative resets never pay for it. Not safe for concurrent
 // use: each parse makes its own.
 type serverTime struct {
-	now, server time.Time
-	dates       []string // Date field values, read on first use
-	read        bool     // server is known
+	now   time.Time
+	skew  time.Duration // the caller's clock minus the server's
+	dates []string      // Date field values, read on first use
+	read  bool          // skew is known
 }
 
 // localTime is a serverTime for values with no Date to correct against.
 func localTime(now time.Time) *serverTime {
-	return &serverTime{now: now, server: now, read: true}
+	return &serverTime{now: now, read: true}
 }
 
-// readServerTime prepares to read f's Date field lazily (see serverOf).
+// readServerTime prepares to read f's Date field lazily (see local).
 func readServerTime(f headerFields, now time.Time) *serverTime {
 	return &serverTime{now: now, dates: f.get("Date")}
 }
 
-// serverNow is the server's clock: the first valid Date field when it is
-// more than dateSkewTolerance away from now, and now otherwise.
-func (st *serverTime) serverNow() time.Time {
-	if st.read {
-		return st.server
-	}
-	st.read, st.server = true, st.now
-	for _, v := range st.dates {
-		date, err := http.ParseTime(strings.TrimSpace(v))
-		if err != nil {
-			continue
+// local places the server's absolute time t on the caller's clock (in now's
+// location). The skew
+// is that of the first valid Date field when it is more than
+// dateSkewTolerance away from now (and less than the longest Duration: a Date
+// further off is garbage), and zero otherwise.
+func (st *serverTime) local(t time.Time) time.Time {
+	if !st.read {
+		st.read = true
+		for _, v := range firstItems(st.dates) {
+			date, ok := parseHTTPDate(v)
+			if !ok {
+				continue
+			}
+			if skew := st.now.Sub(date); skew.Abs() > dateSkewTolerance && date.Add(skew).Equal(st.now) {
+				st.skew = skew
+			}
+			break
 		}
-		if skew := st.now.Sub(date); skew > dateSkewTolerance || skew < -dateSkewTolerance {
-			st.server = date
-		}
-		break
 	}
-	return st.server
+	return t.Add(st.skew).In(st.now.Location())
 }
 
-// until returns the wait until the server's absolute time t, clamped to
-// [0, MaxRetryAfter].
-func (st *serverTime) until(t time.Time) time.Duration {
-	return clampWait(t.Sub(st.serverNow()))
+// waitUntil returns the wait from now until t: 0 when t is not after now,
+// and ok false when the wait does not fit in a Duration.
+func waitUntil(t, now time.Time) (time.Duration, bool) {
+	if !t.After(now) {
+		return 0, true
+	}
+	if d := t.Sub(now); now.Add(d).Equal(t) {
+		return d, true
+	}
+	return 0, false
 }
 
-// clampWait clamps d to [0, MaxRetryAfter].
-func clampWait(d time.Duration) time.Duration {
-	return min(max(d, 0), MaxRetryAfter)
+// parseHTTPDate reads an HTTP-date (RFC 9110: IMF-fixdate, RFC 850 or
+// asctime) after trimming spaces. The zone may be spelt UTC as well as GMT
+// (servers do); no other zone is read, as its offset would depend on the
+// machine's location.
+func parseHTTPDate(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if zoneless, ok := strings.CutSuffix(s, " UTC"); ok {
+		s = zoneless + " GMT"
+	}
+	t, err := http.ParseTime(s)
+	return t, err == nil
 }
 
 // Thresholds of the numeric reset rule (see ParseRateLimit).
@@ -72,29 +89,34 @@ const (
 	plausibleBelow = 1e16 // more integer digits fit no unit
 )
 
-// parseWhen reads a reset time and returns the wait until it, clamped to
-// [0, MaxRetryAfter]: a number under the numeric reset rule, a Go duration
-// ("6m0s") from now, or an RFC 3339 time on the server's clock.
-func parseWhen(s string, st *serverTime) (time.Duration, bool) {
+// parseWhen reads a reset time and returns it on the caller's clock: a
+// number under the numeric reset rule, a Go duration ("6m0s") from now, or an
+// RFC 3339 time or HTTP-date on the server's clock. The result is what the server said,
+// unclamped: it may lie in the past.
+func parseWhen(s string, st *serverTime) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if n, ok := parseDecimal(s); ok {
 		switch {
 		case n.whole >= plausibleBelow:
-			return 0, false
+			return time.Time{}, false
 		case n.whole >= unixMilliFrom:
-			return st.until(n.unixMilli()), true
+			return st.local(n.unixMilli()), true
 		case n.whole >= unixSecondFrom:
-			return st.until(n.unix()), true
+			return st.local(n.unix()), true
 		}
-		return clampWait(n.seconds()), true
+		d, _ := n.duration() // below unixSecondFrom: always fits
+		return st.now.Add(d), true
 	}
 	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return clampWait(d), true
+		return st.now.Add(d), true
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return st.until(t), true
+		return st.local(t), true
 	}
-	return 0, false
+	if t, ok := parseHTTPDate(s); ok {
+		return st.local(t), true
+	}
+	return time.Time{}, false
 }
 
 // decimal is a non-negative decimal number read exactly: whole units plus a
@@ -115,17 +137,18 @@ func parseDecimal(s string) (decimal, bool) {
 	if w, err := strconv.ParseInt(intPart, 10, 64); err == nil {
 		n.whole = w
 	}
-	frac = (frac + "000000000")[:9]
+	frac = (frac[:min(len(frac), 9)] + "000000000")[:9]
 	n.billionths, _ = strconv.ParseInt(frac, 10, 64)
 	return n, true
 }
 
-// seconds reads n as seconds, saturating at the largest Duration.
-func (n decimal) seconds() time.Duration {
-	if n.whole > math.MaxInt64/int64(time.Second)-1 {
-		return math.MaxInt64
+// duration reads n as seconds; ok is false when that does not fit in a
+// Duration.
+func (n decimal) duration() (time.Duration, bool) {
+	if n.whole > (math.MaxInt64-n.billionths)/int64(time.Second) {
+		return 0, false
 	}
-	return time.Duration(n.whole)*time.Second + time.Duration(n.billionths)
+	return time.Duration(n.whole)*time.Second + time.Duration(n.billionths), true
 }
 
 // unix reads n as unix seconds. n.whole must be below plausibleBelow.
@@ -138,40 +161,30 @@ func (n decimal) unixMilli() time.Time {
 	return time.Unix(n.whole/1000, (n.whole%1000)*1e6+n.billionths/1e3)
 }
 
-// MaxRetryAfter caps every wait pacer reads from a server: Retry-After
-// values, body hints, and how far ahead a RateLimit.Reset may lie. Larger
-// values (a Retry-After of 30 days, an overflowing number of seconds) are
-// clamped to it, so a broken or hostile server can never make pacer compute
-// an overflowing time. Waits the caller allows are usually far shorter; the
-// cap only keeps arithmetic sane.
-const MaxRetryAfter = 24 * time.Hour
-
-// ParseRetryAfter reads a Retry-After field value as of now (the caller's
-// clock) and returns how long to wait, in [0, MaxRetryAfter]. It accepts the
-// forms RFC 9110 requires recipients to accept:
+// ParseRetryAfter reads the Retry-After field of h as of now (the caller's
+// clock) and returns how long the server asks to wait. It accepts the forms
+// RFC 9110 requires recipients to accept:
 //
 //	Retry-After: 120                            wait 120 s
 //	Retry-After: Wed, 21 Oct 2015 07:28:00 GMT  IMF-fixdate: wait until then
 //	Retry-After: Wednesday, 21-Oct-15 07:28:00 GMT  obsolete RFC 850 date
 //	Retry-After: Wed Oct 21 07:28:00 2015       ANSI C asctime() date
 //
-// and, leniently, fractional seconds ("1.5"). A date in the past gives
-// (0, true); more seconds than MaxRetryAfter (however many digits) give
-// MaxRetryAfter. Negative numbers, empty strings and garbage give (0, false).
-// Dates are read against now; RetryAfterFromHeader also corrects for the
-// server's clock skew.
-func ParseRetryAfter(value string, now time.Time) (time.Duration, bool) {
-	return retryAfter(value, localTime(now))
-}
-
-// RetryAfterFromHeader reads the Retry-After field of h like ParseRetryAfter,
-// but reads an HTTP-date against the server's clock when h has a Date header
-// more than 2 s away from now (see ParseRateLimit): the wait is date − Date.
-// When the field is repeated, the longest valid wait is returned.
-func RetryAfterFromHeader(h http.Header, now time.Time) (d time.Duration, ok bool) {
+// and, leniently, fractional seconds ("1.5"). An HTTP-date is read against
+// the server's clock when h has a Date field more than 2 s away from now
+// (see ParseRateLimit): the wait is date − Date.
+//
+// The wait is what the server said, not capped (pacer caps it with
+// WithMaxWait where it waits): a date 14 days ahead gives 14 days. A date in
+// the past gives (0, true). A wait that does not fit in a time.Duration
+// (about 292 years), negative numbers, empty strings and garbage are not
+// valid. When the field is repeated, the longest valid wait is returned; ok
+// is false when no value is valid. ParseRetryAfter is a pure function, safe
+// for concurrent use.
+func ParseRetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 	f := readHeaderFields(h)
 	st := readServerTime(f, now)
-	for _, v := range f.get("Retry-After") {
+	for _, v := range firstItems(f.get("Retry-After")) {
 		if w, valid := retryAfter(v, st); valid && (!ok || w > d) {
 			d, ok = w, true
 		}
@@ -183,10 +196,10 @@ func RetryAfterFromHeader(h http.Header, now time.Time) (d time.Duration, ok boo
 func retryAfter(value string, st *serverTime) (time.Duration, bool) {
 	value = strings.TrimSpace(value)
 	if n, ok := parseDecimal(value); ok {
-		return clampWait(n.seconds()), true
+		return n.duration()
 	}
-	if t, err := http.ParseTime(value); err == nil {
-		return st.until(t), true
+	if t, ok := parseHTTPDate(value); ok {
+		return waitUntil(st.local(t), st.now)
 	}
 	return 0, false
 }
