@@ -25,12 +25,11 @@ const (
 
 // Default backoff bounds.
 const (
-	DefaultBackoffBase = 250 * time.Millisecond
-	DefaultBackoffCap  = 30 * time.Second
+	defaultBackoffBase = 250 * time.Millisecond
+	defaultBackoffCap  = 30 * time.Second
 )
 
-// backoff computes capped exponential waits with jitter (WithBackoff,
-// WithJitter). The zero value uses DefaultBackoffBase, DefaultBackoffCap and
+// backoff computes capped exponential waits with jitter (WithBackoff). The zero value uses defaultBackoffBase, defaultBackoffCap and
 // FullJitter. It is a value: it holds no state and is safe for concurrent
 // use.
 type backoff struct {
@@ -65,8 +64,8 @@ func (b backoff) delay(retry int, prev time.Duration, rnd float64) time.Duration
 }
 
 func (b backoff) bounds() (base, ceiling time.Duration) {
-	base = positiveOr(b.Base, DefaultBackoffBase)
-	ceiling = positiveOr(b.Cap, DefaultBackoffCap)
+	base = positiveOr(b.Base, defaultBackoffBase)
+	ceiling = positiveOr(b.Cap, defaultBackoffCap)
 	return base, max(base, ceiling)
 }
 

@@ -60,12 +60,12 @@ type Breaker struct {
 
 // Breaker defaults.
 const (
-	DefaultBreakerFailureRate = 0.5
-	DefaultBreakerMinRequests = 20
-	DefaultBreakerWindow      = 10 * time.Second
-	DefaultBreakerBuckets     = 10
-	DefaultBreakerCoolDown    = 5 * time.Second
-	DefaultBreakerProbes      = 3
+	defaultBreakerFailureRate = 0.5
+	defaultBreakerMinRequests = 20
+	defaultBreakerWindow      = 10 * time.Second
+	defaultBreakerBuckets     = 10
+	defaultBreakerCoolDown    = 5 * time.Second
+	defaultBreakerProbes      = 3
 )
 
 // WithCircuitBreaker puts a circuit breaker configured by b in front of
@@ -77,13 +77,13 @@ func WithCircuitBreaker(b Breaker) Option {
 
 func (b Breaker) withDefaults() Breaker {
 	if b.FailureRate <= 0 || b.FailureRate > 1 {
-		b.FailureRate = DefaultBreakerFailureRate
+		b.FailureRate = defaultBreakerFailureRate
 	}
-	b.MinRequests = positiveOr(b.MinRequests, DefaultBreakerMinRequests)
-	b.Window = positiveOr(b.Window, DefaultBreakerWindow)
-	b.Buckets = positiveOr(b.Buckets, DefaultBreakerBuckets)
-	b.CoolDown = positiveOr(b.CoolDown, DefaultBreakerCoolDown)
-	b.Probes = positiveOr(b.Probes, DefaultBreakerProbes)
+	b.MinRequests = positiveOr(b.MinRequests, defaultBreakerMinRequests)
+	b.Window = positiveOr(b.Window, defaultBreakerWindow)
+	b.Buckets = positiveOr(b.Buckets, defaultBreakerBuckets)
+	b.CoolDown = positiveOr(b.CoolDown, defaultBreakerCoolDown)
+	b.Probes = positiveOr(b.Probes, defaultBreakerProbes)
 	return b
 }
 

@@ -88,7 +88,7 @@ func TestBreakerOpensOnFailureRate(t *testing.T) {
 					require.Equal(t, -1, opened, "opened twice")
 					opened = i
 					assert.Equal(t, BreakerEvent{Scope: scopeA, From: BreakerClosed, To: BreakerOpen, At: clk.Now(),
-						Until: clk.Now().Add(DefaultBreakerCoolDown), Requests: i + 1,
+						Until: clk.Now().Add(defaultBreakerCoolDown), Requests: i + 1,
 						Failures: countX(tc.outcomes[:i+1])}, *ev)
 					break
 				}

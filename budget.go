@@ -17,26 +17,8 @@ type Budget struct {
 	Window time.Duration
 }
 
-// AdaptiveMode selects when a MemoryStore throttles a scope by additive
-// increase, multiplicative decrease (AIMD) of its send rate, for servers
-// that answer 429 without saying anything about their limit. The zero value
-// is AdaptiveAuto.
-type AdaptiveMode int
-
-const (
-	// AdaptiveAuto activates adaptive mode in a scope on its first 429 that
-	// carried no rate-limit headers, and releases it once nothing is queued
-	// and the allowed rate has grown far above anything the scope sends at.
-	AdaptiveAuto AdaptiveMode = iota
-	// AdaptiveOff never activates adaptive mode.
-	AdaptiveOff
-	// AdaptiveAlways activates adaptive mode on a scope's first 429, with or
-	// without headers, and never releases it.
-	AdaptiveAlways
-)
-
 // MemoryStore is the in-memory Store of one process: the default store of
-// a Transport, configured there by WithQueueLimit, WithAdaptive and
+// a Transport, configured there by WithQueueLimit, WithoutAdaptive and
 // WithoutLearning. Build one yourself only to use it elsewhere (as the
 // fallback of a shared store, say). The zero value is ready to use; set the
 // fields before the first call and do not change them afterwards. A
@@ -62,8 +44,9 @@ const (
 // flight; answers naming different limits are told apart per route (a
 // per-endpoint API needs no route table). A 429's Retry-After holds the
 // scope; a bare 429 holds it for a growing time, then lets one probe
-// through at a time; adaptive mode (AdaptiveMode) paces servers that say
-// nothing.
+// through at a time; adaptive mode paces servers that say nothing: a
+// scope's first bare 429 starts additive increase, multiplicative decrease
+// (AIMD) of its send rate, released once the rate far exceeds its use.
 //
 // Memory: a scope holding no slot, no waiter and no learned limit in force
 // is forgotten IdleTTL after its last use, during later calls.
@@ -82,22 +65,20 @@ type MemoryStore struct {
 	// Retry-After no longer hold a scope back; only its budgets (and
 	// adaptive mode) apply.
 	IgnoreServerLimits bool
-	// Adaptive selects adaptive mode; the zero value is AdaptiveAuto.
-	Adaptive AdaptiveMode
+	// NoAdaptive turns adaptive mode off: bare 429s hold the scope but
+	// never set its send rate.
+	NoAdaptive bool
 
 	once sync.Once
 	eng  *memstore.Store
 }
 
-var (
-	_ Store         = (*MemoryStore)(nil)
-	_ UsageReporter = (*MemoryStore)(nil)
-)
+var _ Store = (*MemoryStore)(nil)
 
 func (m *MemoryStore) engine() *memstore.Store {
 	m.once.Do(func() {
 		m.eng = &memstore.Store{Clock: m.Clock, QueueLimit: m.QueueLimit, IdleTTL: m.IdleTTL,
-			IgnoreServerLimits: m.IgnoreServerLimits, Adaptive: memstore.AdaptiveMode(m.Adaptive)}
+			IgnoreServerLimits: m.IgnoreServerLimits, Adaptive: adaptiveMode(m.NoAdaptive)}
 	})
 	return m.eng
 }
@@ -141,7 +122,8 @@ func (m *MemoryStore) Observe(s Slot, o Outcome) {
 		HasRateLimit: o.HasRateLimit, RetryAfter: o.RetryAfter})
 }
 
-// Usage returns a snapshot of every scope in memory, by scope name.
+// Usage returns a snapshot of every scope in memory, by scope name (see
+// Store: Stats includes it).
 func (m *MemoryStore) Usage() []Usage {
 	us := m.engine().Usage()
 	out := make([]Usage, len(us))
@@ -154,4 +136,11 @@ func (m *MemoryStore) Usage() []Usage {
 
 func fromMemLimit(rl memstore.RateLimit) RateLimit {
 	return RateLimit{Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window}
+}
+
+func adaptiveMode(off bool) memstore.AdaptiveMode {
+	if off {
+		return memstore.AdaptiveOff
+	}
+	return memstore.AdaptiveAuto
 }

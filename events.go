@@ -17,13 +17,11 @@ import (
 // userinfo and query.
 type Hooks struct {
 	// OnAttempt is called after every attempt that was sent, with its
-	// answer or its transport error.
+	// answer (status, what its headers said of the server's limit, the wait
+	// it asked for) or its transport error.
 	OnAttempt func(AttemptEvent)
 	// OnWait is called after a request waited for a slot in its budget.
 	OnWait func(WaitEvent)
-	// OnRateLimit is called for every response that carried rate-limit
-	// information or had status 429.
-	OnRateLimit func(RateLimitEvent)
 	// OnRetry is called when an attempt failed and will be retried after
 	// Wait.
 	OnRetry func(RetryEvent)
@@ -56,26 +54,19 @@ type AttemptEvent struct {
 	Status   int           // 0 after a transport error
 	Err      error         // the transport error, if any
 	Duration time.Duration // from sending to the response headers or the error
-	// RateLimit is what the response's headers said, when HasRateLimit.
+	// RateLimit is what the response's headers said, when HasRateLimit
+	// (false for a bare 429, say).
 	RateLimit    RateLimit
 	HasRateLimit bool
+	// RetryAfter is the wait the response asked for (Retry-After, a body
+	// hint, the reset of an exhausted window), 0 if none.
+	RetryAfter time.Duration
 }
 
 // WaitEvent reports a wait for a budget slot.
 type WaitEvent struct {
 	RequestInfo
 	Wait time.Duration
-}
-
-// RateLimitEvent reports what the server said about its limit.
-type RateLimitEvent struct {
-	RequestInfo
-	Status    int
-	RateLimit RateLimit
-	// HasRateLimit is false when the response (a bare 429) carried no
-	// rate-limit headers.
-	HasRateLimit bool
-	RetryAfter   time.Duration
 }
 
 // RetryEvent reports a retry about to be waited for.

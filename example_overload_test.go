@@ -57,7 +57,7 @@ func ExampleWithRetryBudget() {
 	defer down.Close()
 
 	client := pacer.NewClient(
-		pacer.WithBackoff(time.Millisecond, 10*time.Millisecond),
+		pacer.WithBackoff(time.Millisecond, 10*time.Millisecond, pacer.FullJitter),
 		pacer.WithRetryBudget(pacer.RetryBudget{}),
 	)
 	refused := 0

@@ -49,12 +49,12 @@ func ExampleContextWithPriority() {
 	<-started
 	for i := range 3 {
 		wg.Go(func() {
-			get(pacer.ContextWithPriority(context.Background(), pacer.PriorityBulk), fmt.Sprint("/bulk-", i))
+			get(pacer.ContextWithPriority(context.Background(), -10), fmt.Sprint("/bulk-", i))
 		})
 		queued(i + 1) // queue them in order
 	}
 	wg.Go(func() {
-		get(pacer.ContextWithPriority(context.Background(), pacer.PriorityInteractive), "/interactive")
+		get(pacer.ContextWithPriority(context.Background(), 10), "/interactive")
 	})
 	queued(4)
 	close(release)

@@ -55,7 +55,7 @@ func TestInvalidRequestSentOnceNeverRetried(t *testing.T) {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			t.Run(name+" "+method, func(t *testing.T) {
 				var retries retryCounter
-				tr := pacer.NewTransport(nil, retries.hooks(), pacer.WithBackoff(time.Second, time.Second))
+				tr := pacer.NewTransport(nil, retries.hooks(), pacer.WithBackoff(time.Second, time.Second, pacer.FullJitter))
 				req := mk()
 				req.Method = method
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -98,7 +98,7 @@ func tlsRefuser(t *testing.T) (addr string, conns *atomic.Int64) {
 func TestTLSHandshakeFailureIsNeverSent(t *testing.T) {
 	t.Parallel()
 	addr, conns := tlsRefuser(t)
-	tr := pacer.NewTransport(nil, pacer.WithMaxAttempts(3), pacer.WithBackoff(time.Millisecond, time.Millisecond))
+	tr := pacer.NewTransport(nil, pacer.WithMaxAttempts(3), pacer.WithBackoff(time.Millisecond, time.Millisecond, pacer.FullJitter))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+addr+"/items", strings.NewReader("{}"))
@@ -128,7 +128,7 @@ func TestStoreFailureReturnedAtOnce(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			st := &failingStore{}
 			var retries retryCounter
-			tr := pacer.NewTransport(nil, pacer.WithStore(st), retries.hooks(), pacer.WithBackoff(time.Second, time.Second))
+			tr := pacer.NewTransport(nil, pacer.WithStore(st), retries.hooks(), pacer.WithBackoff(time.Second, time.Second, pacer.FullJitter))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			req, _ := http.NewRequestWithContext(ctx, method, srv.URL, strings.NewReader("x"))
@@ -166,7 +166,7 @@ func TestRetryEventCarriesTransportError(t *testing.T) {
 func TestWithStoreRefusesDefaultStoreOptions(t *testing.T) {
 	for name, opt := range map[string]pacer.Option{
 		"WithQueueLimit":  pacer.WithQueueLimit(10),
-		"WithAdaptive":    pacer.WithAdaptive(pacer.AdaptiveOff),
+		"WithoutAdaptive": pacer.WithoutAdaptive(),
 		"WithoutLearning": pacer.WithoutLearning(),
 	} {
 		assert.PanicsWithValue(t,
@@ -223,13 +223,6 @@ func TestHookPanicReleasesSlot(t *testing.T) {
 	t.Parallel()
 	boom := func() { panic("hook failed") }
 	hooks := map[string]func(*atomic.Bool) pacer.Hooks{
-		"OnRateLimit": func(armed *atomic.Bool) pacer.Hooks {
-			return pacer.Hooks{OnRateLimit: func(pacer.RateLimitEvent) {
-				if armed.Swap(false) {
-					boom()
-				}
-			}}
-		},
 		"OnAttempt": func(armed *atomic.Bool) pacer.Hooks {
 			return pacer.Hooks{OnAttempt: func(pacer.AttemptEvent) {
 				if armed.Swap(false) {

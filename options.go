@@ -10,18 +10,14 @@ import (
 // Option configures a Transport (and the client of NewClient).
 type Option func(*config)
 
-// Defaults of the retry policy.
+// DefaultMaxWait bounds a single wait before a retry, and every hold a
+// server's answer can put on a scope (see WithMaxWait).
+const DefaultMaxWait = 5 * time.Minute
+
+// Defaults of the other options, as their documentation states.
 const (
-	// DefaultMaxAttempts is how many times a request is sent at most,
-	// the first attempt included.
-	DefaultMaxAttempts = 5
-	// DefaultMaxWait bounds a single wait before a retry: a server asking
-	// for longer (Retry-After, a far reset) gets the request back as a
-	// *RateLimitError at once instead of parking the caller.
-	DefaultMaxWait = 5 * time.Minute
-	// DefaultBodyBuffer is how many bytes of a request body without
-	// GetBody pacer holds in memory to send it again (see WithBodyBuffer).
-	DefaultBodyBuffer = 1 << 20
+	defaultMaxAttempts = 5
+	defaultBodyBuffer  = 1 << 20
 )
 
 type config struct {
@@ -45,7 +41,7 @@ type config struct {
 	store      Store
 	queueLimit int
 	noLearning bool
-	adaptive   AdaptiveMode
+	noAdaptive bool
 	memOptions []string // the options given that configure the default store
 
 	breaker     *Breaker     // WithCircuitBreaker; nil: off
@@ -55,11 +51,11 @@ type config struct {
 func newConfig(opts []Option) *config {
 	c := &config{
 		clock:       SystemClock(),
-		maxAttempts: DefaultMaxAttempts,
+		maxAttempts: defaultMaxAttempts,
 		maxWait:     DefaultMaxWait,
 		scope:       ScopeByHost(),
 		rand:        rand.Float64,
-		bodyBuffer:  DefaultBodyBuffer,
+		bodyBuffer:  defaultBodyBuffer,
 	}
 	c.retryStatuses = statusSet(defaultRetryStatuses)
 	for _, o := range opts {
@@ -78,27 +74,29 @@ func statusSet(codes []int) map[int]bool {
 }
 
 // WithMaxAttempts sets how many times a request is sent at most, the first
-// attempt included (default DefaultMaxAttempts). n < 1 means 1: no retries.
+// attempt included (default 5). n < 1 means 1: no retries.
 func WithMaxAttempts(n int) Option {
 	return func(c *config) { c.maxAttempts = max(n, 1) }
 }
 
-// WithBackoff sets the base and cap of the exponential backoff used when the
-// server gives no hint (defaults DefaultBackoffBase and DefaultBackoffCap).
-func WithBackoff(base, ceiling time.Duration) Option {
-	return func(c *config) { c.backoff.Base, c.backoff.Cap = base, ceiling }
-}
-
-// WithJitter selects the backoff's jitter (default FullJitter).
-func WithJitter(j Jitter) Option {
-	return func(c *config) { c.backoff.Jitter = j }
+// WithBackoff sets the exponential backoff used when the server gives no
+// hint: the n-th retry waits up to base·2^(n-1), capped at ceiling and
+// randomised by j (defaults 250 ms, 30 s and FullJitter; a non-positive
+// duration means its default). The cap applies after jitter: no wait is
+// longer than ceiling.
+func WithBackoff(base, ceiling time.Duration, j Jitter) Option {
+	return func(c *config) { c.backoff = backoff{Base: base, Cap: ceiling, Jitter: j} }
 }
 
 // WithMaxWait bounds every wait before a retry (default DefaultMaxWait).
 // When the server asks for a longer wait, or the wait would pass the
 // context's deadline, the request ends at once with a *RateLimitError (for a
-// 429) or the last response (for other statuses). Waits for a slot in a
-// budget's queue are bounded by the context alone.
+// 429) or the last response (for other statuses). It also bounds the hold
+// a server's answer puts on its whole scope (a Retry-After, a reset with
+// nothing remaining): past it, one request probes whether the server still
+// means it — unless the server named a longer window. Waits for a slot in a
+// budget's queue are bounded by the context alone, and fail at once when
+// the request's turn is past its deadline.
 func WithMaxWait(d time.Duration) Option {
 	return func(c *config) { c.maxWait = d }
 }
@@ -189,7 +187,7 @@ func WithPacing() Option {
 // WithStore replaces the in-memory budget store, for example with a store
 // shared by several processes (see the redisbudget module). Configure that
 // store itself: NewTransport panics when WithStore is combined with
-// WithQueueLimit, WithAdaptive or WithoutLearning, which configure the
+// WithQueueLimit, WithoutAdaptive or WithoutLearning, which configure the
 // default store only.
 func WithStore(s Store) Option {
 	return func(c *config) { c.store = s }
@@ -202,12 +200,12 @@ func WithQueueLimit(n int) Option {
 	return func(c *config) { c.queueLimit = n; c.memOption("WithQueueLimit") }
 }
 
-// WithAdaptive selects when the default store cuts a scope's send rate on
-// 429s and raises it on successes (AIMD), for servers that send no
-// rate-limit headers; the default, AdaptiveAuto, engages on a scope's first
-// bare 429. It applies to the default in-memory store.
-func WithAdaptive(m AdaptiveMode) Option {
-	return func(c *config) { c.adaptive = m; c.memOption("WithAdaptive") }
+// WithoutAdaptive turns off the default store's adaptive mode: for
+// servers that answer a bare 429 and say nothing of their limit, a scope's
+// send rate is otherwise cut on each 429 and raised on successes (AIMD),
+// starting at its first bare 429. Bare 429s still hold the scope.
+func WithoutAdaptive() Option {
+	return func(c *config) { c.noAdaptive = true; c.memOption("WithoutAdaptive") }
 }
 
 // WithoutLearning stops the default store from throttling on the limits the
@@ -220,7 +218,7 @@ func (c *config) memOption(name string) { c.memOptions = append(c.memOptions, na
 
 // WithBodyBuffer bounds how many bytes of a request body without GetBody
 // pacer reads into memory so that a retry can send it again (default
-// DefaultBodyBuffer). A longer body is streamed through once, and the
+// 1 MiB). A longer body is streamed through once, and the
 // request is not sent again after that. Bodies that can be read afresh
 // (an *os.File, any io.ReaderAt and io.Seeker) are never buffered.
 func WithBodyBuffer(n int64) Option {
@@ -283,5 +281,5 @@ func (c *config) newStore() Store {
 		return c.store
 	}
 	return &MemoryStore{Clock: c.clock, QueueLimit: c.queueLimit, IgnoreServerLimits: c.noLearning,
-		Adaptive: c.adaptive}
+		NoAdaptive: c.noAdaptive}
 }

@@ -104,7 +104,7 @@ func TestBreakerOutageEndToEnd(t *testing.T) {
 	hitsAtOpen := -1
 	log := &eventLog{onOpen: func() { hitsAtOpen = served(srv) }}
 	tr := pacer.NewTransport(nil, pacer.WithClock(clk),
-		pacer.WithBackoff(20*time.Millisecond, 200*time.Millisecond),
+		pacer.WithBackoff(20*time.Millisecond, 200*time.Millisecond, pacer.FullJitter),
 		pacer.WithCircuitBreaker(pacer.Breaker{MinRequests: 20, CoolDown: 2 * time.Second, Probes: probes}),
 		pacer.WithHooks(pacer.Hooks{OnBreaker: log.add}))
 	defer tr.CloseIdleConnections()
@@ -195,7 +195,7 @@ func callPhase(t *testing.T, c *http.Client, u string, n int) (ok, budget, other
 // TestRetryBudgetOutageEndToEnd: 8 workers call a real server that fails
 // every request for a while. With the retry budget on, the server receives at
 // most 1.1 requests per request the callers made; without it, every request
-// is tried DefaultMaxAttempts times (the control shows the test measures).
+// is tried defaultMaxAttempts times (the control shows the test measures).
 func TestRetryBudgetOutageEndToEnd(t *testing.T) {
 	const perWorker = 25
 	const calls = overloadWorkers * perWorker
@@ -206,14 +206,14 @@ func TestRetryBudgetOutageEndToEnd(t *testing.T) {
 		budgetFails int
 	}{
 		{"with retry budget", []pacer.Option{pacer.WithRetryBudget(pacer.RetryBudget{})}, 1, 1.1, calls},
-		{"without (control)", nil, pacer.DefaultMaxAttempts, pacer.DefaultMaxAttempts, 0},
+		{"without (control)", nil, 5, 5, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := pacertest.NewScaledClock(20)
 			srv := pacertest.NewServer(pacertest.Config{Clock: clk})
 			defer srv.Close()
-			opts := append([]pacer.Option{pacer.WithClock(clk), pacer.WithBackoff(10*time.Millisecond, 100*time.Millisecond)}, tc.opts...)
+			opts := append([]pacer.Option{pacer.WithClock(clk), pacer.WithBackoff(10*time.Millisecond, 100*time.Millisecond, pacer.FullJitter)}, tc.opts...)
 			tr := pacer.NewTransport(nil, opts...)
 			defer tr.CloseIdleConnections()
 			c, u := &http.Client{Transport: tr}, srv.URL+"/v1/things"
@@ -254,7 +254,7 @@ func TestRetryBudgetSpending(t *testing.T) {
 		{"503", status(503, ""), 503, 2, pacer.ErrRetryBudgetExhausted},
 		{"503 with Retry-After", status(503, "", "Retry-After", "1"), 503, 2, pacer.ErrRetryBudgetExhausted},
 		{"bare 429", status(429, ""), 429, 2, pacer.ErrRetryBudgetExhausted},
-		{"429 with Retry-After: free", status(429, "", "Retry-After", "1"), 429, pacer.DefaultMaxAttempts, pacer.ErrRateLimited},
+		{"429 with Retry-After: free", status(429, "", "Retry-After", "1"), 429, 5, pacer.ErrRateLimited},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,10 +29,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 		pacer.WithScope(pacer.ScopeByHeader("X-API-Key")),
 		pacer.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		pacer.WithHooks(pacer.Hooks{
-			OnWait:      func(e pacer.WaitEvent) { record(e) },
-			OnRetry:     func(e pacer.RetryEvent) { record(e) },
-			OnRateLimit: func(e pacer.RateLimitEvent) { record(e) },
-			OnGiveUp:    func(e pacer.GiveUpEvent) { record(e) },
+			OnWait:    func(e pacer.WaitEvent) { record(e) },
+			OnRetry:   func(e pacer.RetryEvent) { record(e) },
+			OnAttempt: func(e pacer.AttemptEvent) { record(e) },
+			OnGiveUp:  func(e pacer.GiveUpEvent) { record(e) },
 		}))
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/items?api_key="+query, nil)
 	req.Header.Set("X-API-Key", key)

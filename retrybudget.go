@@ -39,8 +39,8 @@ import (
 // routine rate limiting, pacer's everyday work, into budget errors. A bare
 // 429 (no wait given) spends like any failure: the client is guessing.
 //
-// The zero value means the defaults: MaxTokens DefaultRetryTokens,
-// RetryCost 1, Refund 0.1. Non-positive fields mean their default.
+// The zero value means the defaults: MaxTokens 10, RetryCost 1, Refund
+// 0.1. Non-positive fields mean their default.
 type RetryBudget struct {
 	// MaxTokens is the size of each scope's bucket; retries stop when it
 	// is half empty.
@@ -53,9 +53,9 @@ type RetryBudget struct {
 
 // Retry budget defaults.
 const (
-	DefaultRetryTokens = 10
-	DefaultRetryCost   = 1
-	DefaultRetryRefund = 0.1
+	defaultRetryTokens = 10
+	defaultRetryCost   = 1
+	defaultRetryRefund = 0.1
 )
 
 // WithRetryBudget caps retries per scope with b (see RetryBudget). Without
@@ -65,9 +65,9 @@ func WithRetryBudget(b RetryBudget) Option {
 }
 
 func (b RetryBudget) withDefaults() RetryBudget {
-	b.MaxTokens = positiveOr(b.MaxTokens, DefaultRetryTokens)
-	b.RetryCost = positiveOr(b.RetryCost, DefaultRetryCost)
-	b.Refund = positiveOr(b.Refund, DefaultRetryRefund)
+	b.MaxTokens = positiveOr(b.MaxTokens, defaultRetryTokens)
+	b.RetryCost = positiveOr(b.RetryCost, defaultRetryCost)
+	b.Refund = positiveOr(b.Refund, defaultRetryRefund)
 	return b
 }
 

@@ -61,7 +61,7 @@ func simulate(n int, fail func(k int) bool) (attempts, refused int) {
 				b.refund(scopeA)
 				break
 			}
-			if try == DefaultMaxAttempts {
+			if try == defaultMaxAttempts {
 				break
 			}
 			if !b.spend(scopeA) {

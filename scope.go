@@ -76,24 +76,18 @@ func hostOf(req *http.Request) string {
 	return strings.ToLower(req.Host)
 }
 
-// Priorities for ContextWithPriority. Any int works; higher is served first.
-const (
-	PriorityBulk        = -10
-	PriorityNormal      = 0
-	PriorityInteractive = 10
-)
-
 type priorityKey struct{}
 
 // ContextWithPriority returns a context whose requests wait in their scope's
-// queue ahead of requests of lower priority (FIFO among equals). Use it to
-// let interactive calls overtake a bulk job sharing the same budget.
+// queue ahead of requests of lower priority (FIFO among equals). Requests
+// without one have priority 0; any int works, higher first. Use it to let
+// interactive calls (say 10) overtake a bulk job (say -10) sharing the same
+// budget.
 func ContextWithPriority(ctx context.Context, p int) context.Context {
 	return context.WithValue(ctx, priorityKey{}, p)
 }
 
-// priorityOf returns the priority set by ContextWithPriority (PriorityNormal
-// if none).
+// priorityOf returns the priority set by ContextWithPriority (0 if none).
 func priorityOf(ctx context.Context) int {
 	p, _ := ctx.Value(priorityKey{}).(int)
 	return p

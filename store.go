@@ -87,6 +87,12 @@ func (o Outcome) Counted() bool {
 // between the two, so no server-side window of length Window can see more
 // than Limit requests, whatever the latency.
 //
+// A store that can also report its scopes' state has a method
+//
+//	Usage() []Usage
+//
+// and (*Transport).Stats includes what it returns.
+//
 // Implementations must be safe for concurrent use by multiple goroutines.
 type Store interface {
 	// Reserve blocks until the ticket's scope may send one more request and
@@ -115,10 +121,4 @@ type Usage struct {
 	// AdaptiveRate is the adaptive mode's current send rate in requests per
 	// second, 0 when adaptive mode is inactive for the scope.
 	AdaptiveRate float64
-}
-
-// UsageReporter is implemented by stores that can report per-scope usage;
-// (*Transport).Stats includes it when the store does.
-type UsageReporter interface {
-	Usage() []Usage
 }

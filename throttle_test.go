@@ -262,14 +262,17 @@ func TestAdaptiveModeSettlesUnderUnknownLimit(t *testing.T) {
 		}
 		return n
 	}
-	run := func(mode pacer.AdaptiveMode) pacertest.Evidence {
+	run := func(adaptive bool) pacertest.Evidence {
 		srv, opts := startScaled(t, cfg, 50)
-		client := pacer.NewClient(append(opts, pacer.WithAdaptive(mode), pacer.WithMaxAttempts(50),
-			pacer.WithBackoff(time.Second, 10*time.Second))...)
+		if !adaptive {
+			opts = append(opts, pacer.WithoutAdaptive())
+		}
+		client := pacer.NewClient(append(opts, pacer.WithMaxAttempts(50),
+			pacer.WithBackoff(time.Second, 10*time.Second, pacer.FullJitter))...)
 		require.Zero(t, hammer(t, client, 8, 200, get(srv.URL, "/items/%d", "")), "every request succeeds in the end")
 		return srv.Evidence()
 	}
-	on, off := run(pacer.AdaptiveAuto), run(pacer.AdaptiveOff)
+	on, off := run(true), run(false)
 	t.Logf("429s: adaptive %d of %d sent (%d after 2 windows), off %d of %d (%d after 2 windows)",
 		on.Rejected, on.Accepted+on.Rejected, rejectedAfter(on, 20*time.Second),
 		off.Rejected, off.Accepted+off.Rejected, rejectedAfter(off, 20*time.Second))

@@ -125,21 +125,16 @@ func (t *tracker) attempted(scope string, info func() RequestInfo, attempt int, 
 			}
 		})
 	}
-	onLimit := t.hooks.OnRateLimit != nil && (limited || o.HasRateLimit)
-	if t.hooks.OnAttempt == nil && !onLimit && !(limited && t.logs(slog.LevelWarn)) {
+	if t.hooks.OnAttempt == nil && !(limited && t.logs(slog.LevelWarn)) {
 		return
 	}
 	r := info()
 	if limited {
 		t.log(slog.LevelWarn, "pacer: rate limited", r, slog.Duration("retry_after", o.RetryAfter))
 	}
-	if onLimit {
-		t.hooks.OnRateLimit(RateLimitEvent{RequestInfo: r, Status: o.Status, RateLimit: o.RateLimit,
-			HasRateLimit: o.HasRateLimit, RetryAfter: o.RetryAfter})
-	}
 	if t.hooks.OnAttempt != nil {
 		t.hooks.OnAttempt(AttemptEvent{RequestInfo: r, Attempt: attempt, Status: o.Status, Err: err, Duration: d,
-			RateLimit: o.RateLimit, HasRateLimit: o.HasRateLimit})
+			RateLimit: o.RateLimit, HasRateLimit: o.HasRateLimit, RetryAfter: o.RetryAfter})
 	}
 }
 

@@ -25,7 +25,7 @@ type Transport struct {
 // NewTransport returns a Transport sending through base (a clone of
 // http.DefaultTransport when base is nil), configured by opts. It panics
 // when opts combine WithStore with an option that configures the default
-// in-memory store (WithQueueLimit, WithAdaptive, WithoutLearning): such a
+// in-memory store (WithQueueLimit, WithoutAdaptive, WithoutLearning): such a
 // setting belongs to the store passed to WithStore.
 func NewTransport(base http.RoundTripper, opts ...Option) *Transport {
 	if base == nil {
@@ -50,7 +50,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // Stats returns a snapshot of the transport's figures per scope.
 func (t *Transport) Stats() Stats {
 	scopes := t.tracker.snapshot()
-	if ur, ok := t.store.(UsageReporter); ok {
+	if ur, ok := t.store.(interface{ Usage() []Usage }); ok {
 		for _, u := range ur.Usage() {
 			s := scopes[u.Scope]
 			s.InWindow, s.InFlight, s.Queued, s.AdaptiveRate = u.InWindow, u.InFlight, u.Queued, u.AdaptiveRate

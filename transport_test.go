@@ -37,7 +37,7 @@ func TestServerWaitWins(t *testing.T) {
 		{"reset of exhausted window", status(429, "", "X-RateLimit-Limit", "10", "X-RateLimit-Remaining", "0",
 			"X-RateLimit-Reset", "12"), 12 * time.Second},
 		{"json body hint", status(429, `{"error":{"details":{"retryAfter":4}}}`, "Content-Type", "application/json"), 4 * time.Second},
-		{"503 without hint: backoff", status(503, ""), pacer.DefaultBackoffBase / 2},
+		{"503 without hint: backoff", status(503, ""), 250 * time.Millisecond / 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,7 +55,7 @@ func TestServerWaitWins(t *testing.T) {
 func TestBackoffGrowsAndCaps(t *testing.T) {
 	srv := newScript(t, status(500, ""))
 	clk := clocktest.NewInstant(time.Time{})
-	c := newTestClient(clk, pacer.WithMaxAttempts(6), pacer.WithBackoff(time.Second, 5*time.Second), pacer.WithJitter(pacer.NoJitter))
+	c := newTestClient(clk, pacer.WithMaxAttempts(6), pacer.WithBackoff(time.Second, 5*time.Second, pacer.NoJitter))
 	resp, err := c.Get(srv.URL)
 	require.NoError(t, err)
 	assert.Equal(t, 500, resp.StatusCode, "the last response is handed back")

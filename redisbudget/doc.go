@@ -27,7 +27,7 @@
 // the same script: a 429's Retry-After and "0 remaining until T" block the
 // scope until T in every process, and "R remaining until T" caps the grants
 // before T (see Store.Observe). Pacing (Ticket.Pace) is shared too. Adaptive
-// mode (pacer.AdaptiveMode) is not: it exists only in pacer.MemoryStore.
+// mode (pacer.WithoutAdaptive) is not: it exists only in pacer.MemoryStore.
 //
 // Within a process, waiters of a scope queue by Ticket.Priority, then
 // arrival, and only the head asks Redis; a denied head sleeps until the time

@@ -43,10 +43,7 @@ type Store struct {
 	nextSweep time.Time
 }
 
-var (
-	_ pacer.Store         = (*Store)(nil)
-	_ pacer.UsageReporter = (*Store)(nil)
-)
+var _ pacer.Store = (*Store)(nil)
 
 // New returns a Store that keeps its budgets in rdb. Without options it
 // reads the system clock, bounds every Redis call by 200ms and fails closed

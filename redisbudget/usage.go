@@ -11,13 +11,13 @@ import (
 // one call bounded by the store's timeout: slots counted in the shortest
 // window and in flight across all processes, this process's queue, and the
 // last limit a response taught. While Redis is unavailable it reports the
-// fallback's usage when the fallback is a pacer.UsageReporter, and this
+// fallback's usage when the fallback reports usage, and this
 // process's queues otherwise. The Redis keys of all scopes are read by one
 // script, so on Redis Cluster Usage works only for scopes in one slot.
 func (s *Store) Usage() []pacer.Usage {
 	names, scs := s.snapshot()
 	if ok, _ := s.health.usable(); !ok {
-		if r, isReporter := s.cfg.fallback.(pacer.UsageReporter); isReporter {
+		if r, isReporter := s.cfg.fallback.(interface{ Usage() []pacer.Usage }); isReporter {
 			return r.Usage()
 		}
 	}
