@@ -3,7 +3,6 @@ package pacer
 import (
 	"context"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -131,18 +130,15 @@ type BreakerEvent struct {
 	Requests, Failures int
 }
 
-// breakers holds the circuit of every scope. It is safe for concurrent use;
-// circuits idle for scopeIdle with no request in progress are forgotten
-// (a forgotten scope starts closed again). A nil *breakers allows all.
+// breakers is the circuit breaker of every scope: the policy, with each
+// scope's circuit kept in its scopeState (under its lock). A nil *breakers
+// allows all.
 type breakers struct {
 	cfg   Breaker
 	clock Clock
-
-	mu     sync.Mutex
-	scopes scopeMap[*circuit]
 }
 
-// circuit is one scope's breaker; breakers.mu guards it.
+// circuit is one scope's breaker; its scopeState's mu guards it.
 type circuit struct {
 	scope  string
 	state  BreakerState
@@ -162,7 +158,7 @@ type circuit struct {
 
 // permit is an attempt's leave to pass; settle or release it exactly once.
 type permit struct {
-	c      *circuit
+	st     *scopeState
 	gen    uint64
 	probe  bool
 	opened context.Context
@@ -172,52 +168,52 @@ func newBreakers(c *config) *breakers {
 	if c.breaker == nil {
 		return nil
 	}
-	b := &breakers{cfg: c.breaker.withDefaults(), clock: c.clock}
-	b.scopes.busy = func(c *circuit, now time.Time) bool { return c.pending > 0 || now.Before(c.until) }
-	return b
+	return &breakers{cfg: c.breaker.withDefaults(), clock: c.clock}
 }
 
-// circuit returns the scope's circuit, creating a closed one; b.mu is held.
-func (b *breakers) circuit(scope string, now time.Time) *circuit {
-	return b.scopes.get(scope, now, func() *circuit {
-		c := &circuit{scope: scope, window: newRolling(b.cfg)}
+// circuit returns st's circuit, creating a closed one; st.mu is held.
+func (b *breakers) circuit(st *scopeState) *circuit {
+	if st.circuit == nil {
+		c := &circuit{scope: st.name, window: newRolling(b.cfg)}
 		c.opened, c.cancel = context.WithCancelCause(context.Background())
-		return c
-	})
+		st.circuit = c
+	}
+	return st.circuit
 }
 
-// allow asks for an attempt in scope to pass. It returns the permit, or a
-// *CircuitOpenError; ev is set when the call changed the circuit's state.
-func (b *breakers) allow(scope string) (p permit, ev *BreakerEvent, err error) {
+// allow asks for an attempt in st's scope to pass. It returns the permit,
+// or a *CircuitOpenError; ev is set when the call changed the circuit's
+// state.
+func (b *breakers) allow(st *scopeState) (p permit, ev *BreakerEvent, err error) {
 	now := b.clock.Now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c := b.circuit(scope, now)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	c := b.circuit(st)
 	if c.state == BreakerOpen && !now.Before(c.until) {
 		ev = c.halfOpen(now)
 	}
 	switch c.state {
 	case BreakerOpen:
-		return p, ev, &CircuitOpenError{Scope: scope, Until: c.until}
+		return p, ev, &CircuitOpenError{Scope: st.name, Until: c.until}
 	case BreakerHalfOpen:
 		if now.Sub(c.probesAt) >= b.cfg.CoolDown {
 			c.probesAt, c.admitted = now, c.passed // silent probes lose their place
 		}
 		if c.admitted >= b.cfg.Probes {
-			return p, ev, &CircuitOpenError{Scope: scope, Until: c.probesAt.Add(b.cfg.CoolDown)}
+			return p, ev, &CircuitOpenError{Scope: st.name, Until: c.probesAt.Add(b.cfg.CoolDown)}
 		}
 		c.admitted++
 	}
 	c.pending++
-	return permit{c: c, gen: c.gen, probe: c.state == BreakerHalfOpen, opened: c.opened}, ev, nil
+	return permit{st: st, gen: c.gen, probe: c.state == BreakerHalfOpen, opened: c.opened}, ev, nil
 }
 
 // settle records the outcome of the attempt sent under p.
 func (b *breakers) settle(p permit, failed bool) *BreakerEvent {
 	now := b.clock.Now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c := p.c
+	p.st.mu.Lock()
+	defer p.st.mu.Unlock()
+	c := p.st.circuit
 	c.pending--
 	if c.gen != p.gen {
 		return nil // the circuit changed since: the outcome is stale
@@ -240,7 +236,7 @@ func (b *breakers) settle(p permit, failed bool) *BreakerEvent {
 }
 
 // judge opens a closed circuit whose window holds enough attempts and too
-// many failures; b.mu is held.
+// many failures; its scope's mu is held.
 func (b *breakers) judge(c *circuit, now time.Time) *BreakerEvent {
 	n, f := c.window.counts(now)
 	if n < b.cfg.MinRequests || float64(f) < b.cfg.FailureRate*float64(n) {
@@ -253,15 +249,16 @@ func (b *breakers) judge(c *circuit, now time.Time) *BreakerEvent {
 
 // release gives back a permit whose attempt was never sent.
 func (b *breakers) release(p permit) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p.c.pending--
-	if p.probe && p.c.gen == p.gen && p.c.admitted > p.c.passed {
-		p.c.admitted--
+	p.st.mu.Lock()
+	defer p.st.mu.Unlock()
+	c := p.st.circuit
+	c.pending--
+	if p.probe && c.gen == p.gen && c.admitted > c.passed {
+		c.admitted--
 	}
 }
 
-// change moves c to state to; b.mu is held.
+// change moves c to state to; its scope's mu is held.
 func (c *circuit) change(to BreakerState, now time.Time) *BreakerEvent {
 	ev := &BreakerEvent{Scope: c.scope, From: c.state, To: to, At: now}
 	c.state = to
@@ -286,24 +283,19 @@ func (c *circuit) halfOpen(now time.Time) *BreakerEvent {
 	return ev
 }
 
-// states adds each circuit's state to scopes, as seen now: an open circuit
-// past its cool-down shows as half-open.
-func (b *breakers) states(scopes map[string]ScopeStats) {
-	if b == nil {
-		return
+// state is st's circuit state as seen at now (BreakerClosed when the
+// breaker is off or has not seen the scope): an open circuit past its
+// cool-down shows as half-open, the state the next request will see. st.mu
+// is held.
+func (b *breakers) state(st *scopeState, now time.Time) BreakerState {
+	c := st.circuit
+	if b == nil || c == nil {
+		return BreakerClosed
 	}
-	now := b.clock.Now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for k, c := range b.scopes.all() {
-		st := c.state
-		if st == BreakerOpen && !now.Before(c.until) {
-			st = BreakerHalfOpen
-		}
-		s := scopes[k]
-		s.Breaker = st
-		scopes[k] = s
+	if c.state == BreakerOpen && !now.Before(c.until) {
+		return BreakerHalfOpen
 	}
+	return c.state
 }
 
 // rolling counts attempts and failures in a window of time buckets.

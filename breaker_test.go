@@ -14,24 +14,30 @@ import (
 
 const scopeA = "api.example"
 
-func newTestBreakers(clk Clock, b Breaker) *breakers {
-	return newBreakers(&config{clock: clk, breaker: &b})
+// testBreakers is a breaker policy with the state of one scope, scopeA.
+type testBreakers struct {
+	*breakers
+	st *scopeState
+}
+
+func newTestBreakers(clk Clock, b Breaker) testBreakers {
+	return testBreakers{newBreakers(&config{clock: clk, breaker: &b}), &scopeState{name: scopeA}}
 }
 
 // breakerRun sends one attempt through b and settles it as failed or not. It
 // returns the event, if any, and fails the test if the attempt is refused.
-func breakerRun(t *testing.T, b *breakers, failed bool) *BreakerEvent {
+func breakerRun(t *testing.T, b testBreakers, failed bool) *BreakerEvent {
 	t.Helper()
-	p, ev, err := b.allow(scopeA)
+	p, ev, err := b.allow(b.st)
 	require.NoError(t, err)
 	require.Nil(t, ev)
 	return b.settle(p, failed)
 }
 
-func breakerState(b *breakers) string {
-	s := map[string]ScopeStats{}
-	b.states(s)
-	return s[scopeA].Breaker.String()
+func breakerState(b testBreakers) string {
+	b.st.mu.Lock()
+	defer b.st.mu.Unlock()
+	return b.state(b.st, b.clock.Now()).String()
 }
 
 func TestBreakerDefaults(t *testing.T) {
@@ -127,12 +133,12 @@ func TestBreakerWindowRolls(t *testing.T) {
 }
 
 // tripped returns breakers whose scope opened at the returned time.
-func tripped(t *testing.T, cfg Breaker) (*clocktest.Manual, *breakers, permit) {
+func tripped(t *testing.T, cfg Breaker) (*clocktest.Manual, testBreakers, permit) {
 	t.Helper()
 	clk := clocktest.NewManual(time.Time{})
 	cfg.MinRequests = 2
 	b := newTestBreakers(clk, cfg)
-	before, _, err := b.allow(scopeA) // admitted while closed, settled later
+	before, _, err := b.allow(b.st) // admitted while closed, settled later
 	require.NoError(t, err)
 	require.Nil(t, breakerRun(t, b, true))
 	require.NotNil(t, breakerRun(t, b, true))
@@ -149,7 +155,7 @@ func TestBreakerOpenRefusesAndReleasesWaiters(t *testing.T) {
 	assert.Equal(t, &CircuitOpenError{Scope: scopeA, Until: until}, cause)
 
 	clk.Advance(time.Minute - time.Nanosecond)
-	_, ev, err := b.allow(scopeA)
+	_, ev, err := b.allow(b.st)
 	assert.Nil(t, ev)
 	require.ErrorIs(t, err, ErrCircuitOpen)
 	assert.Equal(t, &CircuitOpenError{Scope: scopeA, Until: until}, err)
@@ -164,19 +170,19 @@ func TestBreakerHalfOpenProbes(t *testing.T) {
 	clk.Advance(time.Minute)
 	assert.Equal(t, "half-open", breakerState(b), "Stats shows the state the next request will see")
 
-	p1, ev, err := b.allow(scopeA)
+	p1, ev, err := b.allow(b.st)
 	require.NoError(t, err)
 	require.NotNil(t, ev)
 	assert.Equal(t, BreakerEvent{Scope: scopeA, From: BreakerOpen, To: BreakerHalfOpen, At: clk.Now()}, *ev)
-	p2, ev, err := b.allow(scopeA)
+	p2, ev, err := b.allow(b.st)
 	require.NoError(t, err)
 	assert.Nil(t, ev)
 
-	_, _, err = b.allow(scopeA)
+	_, _, err = b.allow(b.st)
 	assert.Equal(t, &CircuitOpenError{Scope: scopeA, Until: clk.Now().Add(time.Minute)}, err, "probes are all out")
 
 	b.release(p2) // never sent: its place is free again
-	p2, _, err = b.allow(scopeA)
+	p2, _, err = b.allow(b.st)
 	require.NoError(t, err)
 
 	assert.Nil(t, b.settle(p1, false))
@@ -190,9 +196,9 @@ func TestBreakerHalfOpenProbes(t *testing.T) {
 func TestBreakerFailedProbeReopens(t *testing.T) {
 	clk, b, _ := tripped(t, Breaker{CoolDown: time.Minute, Probes: 2})
 	clk.Advance(90 * time.Second)
-	p1, _, err := b.allow(scopeA)
+	p1, _, err := b.allow(b.st)
 	require.NoError(t, err)
-	p2, _, err := b.allow(scopeA)
+	p2, _, err := b.allow(b.st)
 	require.NoError(t, err)
 
 	ev := b.settle(p1, true)
@@ -202,20 +208,20 @@ func TestBreakerFailedProbeReopens(t *testing.T) {
 	require.ErrorIs(t, context.Cause(p2.opened), ErrCircuitOpen, "the other probe's wait is released")
 	assert.Nil(t, b.settle(p2, false), "the late probe's success does not close it")
 
-	_, _, err = b.allow(scopeA)
+	_, _, err = b.allow(b.st)
 	assert.Equal(t, &CircuitOpenError{Scope: scopeA, Until: until}, err)
 }
 
 func TestBreakerSilentProbesLosePlace(t *testing.T) {
 	clk, b, _ := tripped(t, Breaker{CoolDown: time.Minute, Probes: 1})
 	clk.Advance(time.Minute)
-	hung, _, err := b.allow(scopeA)
+	hung, _, err := b.allow(b.st)
 	require.NoError(t, err)
-	_, _, err = b.allow(scopeA)
+	_, _, err = b.allow(b.st)
 	require.ErrorIs(t, err, ErrCircuitOpen)
 
 	clk.Advance(time.Minute)
-	p, _, err := b.allow(scopeA)
+	p, _, err := b.allow(b.st)
 	require.NoError(t, err, "a probe silent for a cool-down no longer holds its place")
 	require.NotNil(t, b.settle(p, false))
 	assert.Equal(t, "closed", breakerState(b))
@@ -223,28 +229,9 @@ func TestBreakerSilentProbesLosePlace(t *testing.T) {
 	assert.Equal(t, "closed", breakerState(b))
 }
 
-func TestBreakerForgetsIdleScopes(t *testing.T) {
-	clk := clocktest.NewManual(time.Time{})
-	b := newTestBreakers(clk, Breaker{})
-	busy, _, err := b.allow("busy") // in flight for a long time
-	require.NoError(t, err)
-	require.Nil(t, func() *BreakerEvent { p, _, _ := b.allow("idle"); return b.settle(p, false) }())
-	clk.Advance(scopeIdle + time.Second)
-	_, _, err = b.allow("new") // creating a scope sweeps
-	require.NoError(t, err)
-
-	s := map[string]ScopeStats{}
-	b.states(s)
-	assert.Contains(t, s, "busy", "a scope with an attempt in flight is kept")
-	assert.NotContains(t, s, "idle")
-	b.settle(busy, false)
-}
-
-func TestNilBreakersAllowAll(t *testing.T) {
+func TestNilBreakersShowClosed(t *testing.T) {
 	var b *breakers
-	s := map[string]ScopeStats{}
-	b.states(s)
-	assert.Empty(t, s)
+	assert.Equal(t, BreakerClosed, b.state(&scopeState{}, clocktest.Epoch))
 }
 
 func BenchmarkBreakerAllowSettle(b *testing.B) {
@@ -252,7 +239,7 @@ func BenchmarkBreakerAllowSettle(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			p, _, err := br.allow(scopeA)
+			p, _, err := br.allow(br.st)
 			if err == nil {
 				br.settle(p, false)
 			}

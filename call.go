@@ -23,6 +23,7 @@ type call struct {
 	t          *Transport
 	orig       *http.Request // the caller's request, for events (see info)
 	ticket     Ticket
+	scope      *scopeState // the Transport's state of the ticket's scope
 	req        *http.Request // what every attempt sends (see prepare)
 	repeatable bool          // sending it again cannot duplicate work
 	replayable bool          // its body can be sent again (see prepare)
@@ -49,7 +50,7 @@ func (t *Transport) newCall(req *http.Request) *call {
 	scope, budgets := t.cfg.scopeOf(req)
 	ticket := Ticket{Scope: scope, Budgets: budgets, Pace: t.cfg.pace, Priority: priorityOf(req.Context()),
 		Route: route.Key(req.Method, req.URL.Path)}
-	return &call{t: t, orig: req, ticket: ticket}
+	return &call{t: t, orig: req, ticket: ticket, scope: t.scopes.enter(scope)}
 }
 
 // info is what events say about the request. It is built only when an
@@ -119,11 +120,11 @@ func (c *call) attempt(req *http.Request) (resp *http.Response, err error) {
 		return nil, err
 	}
 	if slot.Waited {
-		c.t.tracker.waited(c.ticket.Scope, c.info, clk.Now().Sub(start))
+		c.t.tracker.waited(c.scope, c.info, clk.Now().Sub(start))
 	}
 	c.attempts++
 	c.refused = false
-	c.t.tracker.sent(c.ticket.Scope)
+	c.t.tracker.sent(c.scope)
 	c.trace.reset()
 	sent = true
 	sentAt := clk.Now()
@@ -134,7 +135,7 @@ func (c *call) attempt(req *http.Request) (resp *http.Response, err error) {
 	o := c.observe(resp)
 	c.t.store.Observe(slot, c.t.cfg.bounded(o))
 	done = true
-	c.t.tracker.attempted(c.ticket.Scope, c.info, c.attempts, o, err, o.At.Sub(sentAt))
+	c.t.tracker.attempted(c.scope, c.info, c.attempts, o, err, o.At.Sub(sentAt))
 	c.breakerEvent(ev)
 	ok = true
 	return resp, err
@@ -204,7 +205,7 @@ func (c *call) reserve(ctx context.Context) (Slot, error) {
 		return c.reserveSlot(ctx)
 	}
 	c.permit = permit{}
-	p, ev, err := b.allow(c.ticket.Scope)
+	p, ev, err := b.allow(c.scope)
 	if err != nil {
 		c.breakerEvent(ev)
 		return Slot{}, err
@@ -256,9 +257,9 @@ func (c *call) guarded(f func()) {
 
 // unsent gives back the attempt's permit: it never reached the server.
 func (c *call) unsent() {
-	if c.permit.c != nil {
+	if c.permit.st != nil {
 		c.t.breakers.release(c.permit)
-		c.permit.c = nil
+		c.permit.st = nil
 	}
 }
 
@@ -267,7 +268,7 @@ func (c *call) unsent() {
 // once the slot is released. An attempt ended by the caller's own context
 // counts as unsent.
 func (c *call) settleBreaker(req *http.Request, resp *http.Response, err error) *BreakerEvent {
-	if c.permit.c == nil {
+	if c.permit.st == nil {
 		return nil
 	}
 	if err != nil && req.Context().Err() != nil {
@@ -276,7 +277,7 @@ func (c *call) settleBreaker(req *http.Request, resp *http.Response, err error) 
 	}
 	b := c.t.breakers
 	ev := b.settle(c.permit, b.cfg.failure(resp, err))
-	c.permit.c = nil // settled; its context still serves pause
+	c.permit.st = nil // settled; its context still serves pause
 	return ev
 }
 

@@ -156,7 +156,7 @@ func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Dura
 		return false, err
 	}
 	c.wait, c.prevWait, c.server = wait, wait, fromServer
-	c.t.tracker.retry(c.info, RetryEvent{Attempt: c.attempts, Status: c.last.Status, Err: c.lastErr,
+	c.t.tracker.retry(c.scope, c.info, RetryEvent{Attempt: c.attempts, Status: c.last.Status, Err: c.lastErr,
 		Wait: wait, ServerWait: fromServer})
 	return true, nil
 }
@@ -227,7 +227,7 @@ func (c *call) end(resp *http.Response, err error) (*http.Response, error) {
 		resp, err = nil, c.outcomeUnknown(resp, err)
 	}
 	if err != nil || c.stopped {
-		c.t.tracker.giveUp(c.info, GiveUpEvent{Attempts: c.attempts, Status: c.last.Status, Err: err})
+		c.t.tracker.giveUp(c.scope, c.info, GiveUpEvent{Attempts: c.attempts, Status: c.last.Status, Err: err})
 	}
 	return resp, err
 }
@@ -249,7 +249,7 @@ func (c *call) spendRetry(fromServer bool) error {
 	if rb == nil || (fromServer && c.last.Status == http.StatusTooManyRequests) {
 		return nil
 	}
-	if rb.spend(c.ticket.Scope) {
+	if rb.spend(c.scope) {
 		return nil
 	}
 	return &RetryBudgetError{Scope: c.ticket.Scope, StatusCode: c.last.Status, Attempts: c.attempts}
@@ -258,6 +258,6 @@ func (c *call) spendRetry(fromServer bool) error {
 // refundRetry credits the scope's retry budget when resp is a success.
 func (c *call) refundRetry(resp *http.Response) {
 	if resp != nil && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-		c.t.retries.refund(c.ticket.Scope)
+		c.t.retries.refund(c.scope)
 	}
 }

@@ -2,7 +2,6 @@ package pacer
 
 import (
 	"fmt"
-	"sync"
 )
 
 // RetryBudget caps retries per scope with a token bucket, in the manner of
@@ -93,60 +92,43 @@ func (e *RetryBudgetError) Error() string {
 // Is reports whether target is ErrRetryBudgetExhausted.
 func (e *RetryBudgetError) Is(target error) bool { return target == ErrRetryBudgetExhausted }
 
-// retryBudgets holds the token buckets of every scope. It is safe for
-// concurrent use; buckets idle for scopeIdle are forgotten (a forgotten
-// scope starts full again), so many scopes cannot grow memory without
-// bound. A nil *retryBudgets allows every retry.
+// retryBudgets is the retry budget of every scope: the policy, with each
+// scope's bucket kept in its scopeState (under its lock; a state the
+// Transport forgets starts full again). A nil *retryBudgets allows every
+// retry.
 type retryBudgets struct {
-	cfg   RetryBudget
-	clock Clock
-
-	mu     sync.Mutex
-	scopes scopeMap[*retryBucket]
-}
-
-type retryBucket struct {
-	tokens float64
+	cfg RetryBudget
 }
 
 func newRetryBudgets(c *config) *retryBudgets {
 	if c.retryBudget == nil {
 		return nil
 	}
-	return &retryBudgets{cfg: c.retryBudget.withDefaults(), clock: c.clock}
+	return &retryBudgets{cfg: c.retryBudget.withDefaults()}
 }
 
-// bucket returns the scope's bucket, creating a full one; b.mu is held.
-func (b *retryBudgets) bucket(scope string) *retryBucket {
-	return b.scopes.get(scope, b.clock.Now(), func() *retryBucket { return &retryBucket{tokens: b.cfg.MaxTokens} })
+// fill gives a new scope's state a full bucket.
+func (b *retryBudgets) fill(st *scopeState) {
+	if b != nil {
+		st.tokens = b.cfg.MaxTokens
+	}
 }
 
-// spend pays for one retry in scope and reports whether it may go ahead.
-func (b *retryBudgets) spend(scope string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	rb := b.bucket(scope)
-	rb.tokens = max(0, rb.tokens-b.cfg.RetryCost)
-	return rb.tokens > b.cfg.MaxTokens/2
+// spend pays for one retry in st's scope and reports whether it may go
+// ahead.
+func (b *retryBudgets) spend(st *scopeState) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.tokens = max(0, st.tokens-b.cfg.RetryCost)
+	return st.tokens > b.cfg.MaxTokens/2
 }
 
-// refund credits one successful attempt in scope.
-func (b *retryBudgets) refund(scope string) {
+// refund credits one successful attempt in st's scope.
+func (b *retryBudgets) refund(st *scopeState) {
 	if b == nil {
 		return
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	rb := b.bucket(scope)
-	rb.tokens = min(b.cfg.MaxTokens, rb.tokens+b.cfg.Refund)
-}
-
-// tokens reports the scope's tokens (MaxTokens for a scope never seen).
-func (b *retryBudgets) tokens(scope string) float64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if rb, ok := b.scopes.lookup(scope); ok {
-		return rb.tokens
-	}
-	return b.cfg.MaxTokens
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.tokens = min(b.cfg.MaxTokens, st.tokens+b.cfg.Refund)
 }

@@ -2,16 +2,34 @@ package pacer
 
 import (
 	"testing"
-	"time"
 
-	"github.com/pacerhq/pacer/internal/clocktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func newTestRetryBudgets(clk Clock, b RetryBudget) *retryBudgets {
-	return newRetryBudgets(&config{clock: clk, retryBudget: &b})
+// testRetryBudgets is a retry budget with the states of the scopes it
+// has seen.
+type testRetryBudgets struct {
+	*retryBudgets
+	states map[string]*scopeState
 }
+
+func newTestRetryBudgets(b RetryBudget) testRetryBudgets {
+	return testRetryBudgets{newRetryBudgets(&config{retryBudget: &b}), map[string]*scopeState{}}
+}
+
+// of returns the state of scope, made with a full bucket if new.
+func (b testRetryBudgets) of(scope string) *scopeState {
+	st := b.states[scope]
+	if st == nil {
+		st = &scopeState{name: scope}
+		b.fill(st)
+		b.states[scope] = st
+	}
+	return st
+}
+
+func (b testRetryBudgets) tokens(scope string) float64 { return b.of(scope).tokens }
 
 func TestRetryBudgetDefaults(t *testing.T) {
 	assert.Equal(t, RetryBudget{MaxTokens: 10, RetryCost: 1, Refund: 0.1}, RetryBudget{RetryCost: -1}.withDefaults())
@@ -21,29 +39,29 @@ func TestRetryBudgetDefaults(t *testing.T) {
 }
 
 func TestRetryBudgetTokenArithmetic(t *testing.T) {
-	b := newTestRetryBudgets(clocktest.NewManual(time.Time{}), RetryBudget{})
+	b := newTestRetryBudgets(RetryBudget{})
 	assert.InDelta(t, 10, b.tokens(scopeA), 1e-9, "a new scope is full")
 	for want := 9.0; want > 5; want-- {
-		require.True(t, b.spend(scopeA), "retry allowed while more than half remains")
+		require.True(t, b.spend(b.of(scopeA)), "retry allowed while more than half remains")
 		assert.InDelta(t, want, b.tokens(scopeA), 1e-9)
 	}
-	assert.False(t, b.spend(scopeA), "5 of 10 left: refused")
+	assert.False(t, b.spend(b.of(scopeA)), "5 of 10 left: refused")
 	for range 10 {
-		b.spend(scopeA)
+		b.spend(b.of(scopeA))
 	}
 	assert.InDelta(t, 0, b.tokens(scopeA), 1e-9, "never below zero")
 
 	for range 50 {
-		b.refund(scopeA)
+		b.refund(b.of(scopeA))
 	}
 	assert.InDelta(t, 5, b.tokens(scopeA), 1e-9)
-	assert.False(t, b.spend(scopeA), "50 successes bring it back to half only")
+	assert.False(t, b.spend(b.of(scopeA)), "50 successes bring it back to half only")
 	for range 21 {
-		b.refund(scopeA)
+		b.refund(b.of(scopeA))
 	}
-	assert.True(t, b.spend(scopeA), "6.1 - 1 > 5")
+	assert.True(t, b.spend(b.of(scopeA)), "6.1 - 1 > 5")
 	for range 1000 {
-		b.refund(scopeA)
+		b.refund(b.of(scopeA))
 	}
 	assert.InDelta(t, 10, b.tokens(scopeA), 1e-9, "refunds stop at MaxTokens")
 	assert.InDelta(t, 10, b.tokens("other"), 1e-9, "scopes are independent")
@@ -53,18 +71,18 @@ func TestRetryBudgetTokenArithmetic(t *testing.T) {
 // budget; attempt k (counting all attempts, 0-based) fails when fail(k).
 // It returns the attempts sent and the retries the budget refused.
 func simulate(n int, fail func(k int) bool) (attempts, refused int) {
-	b := newTestRetryBudgets(clocktest.NewManual(time.Time{}), RetryBudget{})
+	b := newTestRetryBudgets(RetryBudget{})
 	for range n {
 		for try := 1; ; try++ {
 			attempts++
 			if !fail(attempts - 1) {
-				b.refund(scopeA)
+				b.refund(b.of(scopeA))
 				break
 			}
 			if try == defaultMaxAttempts {
 				break
 			}
-			if !b.spend(scopeA) {
+			if !b.spend(b.of(scopeA)) {
 				refused++
 				break
 			}
@@ -106,26 +124,14 @@ func TestRetryBudgetHealthyRetriesFreely(t *testing.T) {
 	}
 }
 
-func TestRetryBudgetForgetsIdleScopes(t *testing.T) {
-	clk := clocktest.NewManual(time.Time{})
-	b := newTestRetryBudgets(clk, RetryBudget{})
-	for range 10 {
-		b.spend(scopeA)
-	}
-	clk.Advance(scopeIdle + time.Second)
-	b.refund("other") // creating a scope sweeps
-	assert.InDelta(t, 10, b.tokens(scopeA), 1e-9, "forgotten: full again")
-	var none *retryBudgets
-	none.refund(scopeA) // a nil budget is off
-}
-
 func BenchmarkRetryBudgetSpendRefund(b *testing.B) {
-	rb := newTestRetryBudgets(SystemClock(), RetryBudget{})
+	rb := newTestRetryBudgets(RetryBudget{})
+	st := rb.of(scopeA)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			rb.refund(scopeA)
-			rb.spend(scopeA)
+			rb.refund(st)
+			rb.spend(st)
 		}
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"math/bits"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -54,53 +53,32 @@ type WaitStats struct {
 	P50, P99, Max time.Duration
 }
 
-// tracker counts events per scope, calls hooks and logs. It is safe for
-// concurrent use; scopes idle for scopeIdle are forgotten so that many
-// distinct scopes cannot grow memory without bound.
+// tracker counts events in each scope's state, calls hooks and logs. It
+// is safe for concurrent use.
 type tracker struct {
 	clock  Clock
 	logger *slog.Logger
 	hooks  Hooks
-
-	mu     sync.Mutex
-	scopes scopeMap[*scopeCounts]
-}
-
-type scopeCounts struct {
-	sent, rateLimited, retries, givenUp int64
-	waits                               *histogram
-	server                              RateLimit
-	serverAt                            time.Time
 }
 
 func newTracker(c *config) *tracker {
 	return &tracker{clock: c.clock, logger: c.logger, hooks: c.hooks}
 }
 
-// update runs f on the scope's counters under the lock.
-func (t *tracker) update(scope string, f func(*scopeCounts)) {
-	now := t.clock.Now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f(t.scopes.get(scope, now, func() *scopeCounts { return &scopeCounts{} }))
-}
-
-func (t *tracker) sent(scope string) {
-	t.update(scope, func(sc *scopeCounts) { sc.sent++ })
-}
+func (t *tracker) sent(st *scopeState) { st.sent.Add(1) }
 
 // waited records a wait for a slot in scope; info describes the request,
 // built only when a hook or a log line needs it.
-func (t *tracker) waited(scope string, info func() RequestInfo, d time.Duration) {
+func (t *tracker) waited(st *scopeState, info func() RequestInfo, d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	t.update(scope, func(sc *scopeCounts) {
-		if sc.waits == nil {
-			sc.waits = &histogram{}
-		}
-		sc.waits.record(d)
-	})
+	st.mu.Lock()
+	if st.waits == nil {
+		st.waits = &histogram{}
+	}
+	st.waits.record(d)
+	st.mu.Unlock()
 	if t.hooks.OnWait == nil && !t.logs(slog.LevelDebug) {
 		return
 	}
@@ -113,17 +91,15 @@ func (t *tracker) waited(scope string, info func() RequestInfo, d time.Duration)
 
 // attempted records an attempt that was sent: its outcome o (with the
 // server's word on its limit), its error, and how long it took.
-func (t *tracker) attempted(scope string, info func() RequestInfo, attempt int, o Outcome, err error, d time.Duration) {
+func (t *tracker) attempted(st *scopeState, info func() RequestInfo, attempt int, o Outcome, err error, d time.Duration) {
 	limited := o.Status == http.StatusTooManyRequests
-	if limited || o.HasRateLimit {
-		t.update(scope, func(sc *scopeCounts) {
-			if limited {
-				sc.rateLimited++
-			}
-			if o.HasRateLimit {
-				sc.server, sc.serverAt = o.RateLimit, o.At
-			}
-		})
+	if limited {
+		st.rateLimited.Add(1)
+	}
+	if o.HasRateLimit {
+		st.mu.Lock()
+		st.server, st.serverAt = o.RateLimit, o.At
+		st.mu.Unlock()
 	}
 	if t.hooks.OnAttempt == nil && !(limited && t.logs(slog.LevelWarn)) {
 		return
@@ -138,9 +114,9 @@ func (t *tracker) attempted(scope string, info func() RequestInfo, attempt int, 
 	}
 }
 
-func (t *tracker) retry(info func() RequestInfo, e RetryEvent) {
+func (t *tracker) retry(st *scopeState, info func() RequestInfo, e RetryEvent) {
 	e.RequestInfo = info()
-	t.update(e.Scope, func(sc *scopeCounts) { sc.retries++ })
+	st.retries.Add(1)
 	attrs := []slog.Attr{slog.Int("attempt", e.Attempt), slog.Int("status", e.Status), slog.Duration("wait", e.Wait)}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("error", e.Err.Error()))
@@ -151,9 +127,9 @@ func (t *tracker) retry(info func() RequestInfo, e RetryEvent) {
 	}
 }
 
-func (t *tracker) giveUp(info func() RequestInfo, e GiveUpEvent) {
+func (t *tracker) giveUp(st *scopeState, info func() RequestInfo, e GiveUpEvent) {
 	e.RequestInfo = info()
-	t.update(e.Scope, func(sc *scopeCounts) { sc.givenUp++ })
+	st.givenUp.Add(1)
 	attrs := []slog.Attr{slog.Int("attempts", e.Attempts), slog.Int("status", e.Status)}
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("error", e.Err.Error()))
@@ -189,18 +165,22 @@ func (t *tracker) log(level slog.Level, msg string, r RequestInfo, attrs ...slog
 	t.logger.LogAttrs(context.Background(), level, msg, attrs...)
 }
 
-// snapshot copies the counters; usage from the store is merged in by Stats.
-func (t *tracker) snapshot() map[string]ScopeStats {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make(map[string]ScopeStats, t.scopes.size())
-	for k, sc := range t.scopes.all() {
-		s := ScopeStats{Sent: sc.sent, RateLimited: sc.rateLimited, Retries: sc.retries,
-			GivenUp: sc.givenUp, Server: sc.server, ServerAt: sc.serverAt}
-		if h := sc.waits; h != nil {
+// snapshot returns the figures of every scope in states, as of now; usage
+// from the store is merged in by Stats. Each state is locked on its own:
+// no lock is held across scopes.
+func snapshot(states []*scopeState, b *breakers, now time.Time) map[string]ScopeStats {
+	out := make(map[string]ScopeStats, len(states))
+	for _, st := range states {
+		s := ScopeStats{Sent: st.sent.Load(), RateLimited: st.rateLimited.Load(), Retries: st.retries.Load(),
+			GivenUp: st.givenUp.Load()}
+		st.mu.Lock()
+		s.Server, s.ServerAt = st.server, st.serverAt
+		if h := st.waits; h != nil {
 			s.Waits = WaitStats{Count: h.n, Total: h.total, P50: h.quantile(0.5), P99: h.quantile(0.99), Max: h.max}
 		}
-		out[k] = s
+		s.Breaker = b.state(st, now)
+		st.mu.Unlock()
+		out[st.name] = s
 	}
 	return out
 }

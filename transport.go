@@ -17,6 +17,7 @@ type Transport struct {
 	cfg     *config
 	store   Store
 	tracker *tracker
+	scopes  scopes
 
 	breakers *breakers     // nil unless WithCircuitBreaker
 	retries  *retryBudgets // nil unless WithRetryBudget
@@ -34,6 +35,7 @@ func NewTransport(base http.RoundTripper, opts ...Option) *Transport {
 	cfg := newConfig(opts)
 	t := &Transport{base: base, cfg: cfg, tracker: newTracker(cfg), store: cfg.newStore()}
 	t.breakers, t.retries = newBreakers(cfg), newRetryBudgets(cfg)
+	t.scopes = scopes{clock: cfg.clock, init: t.retries.fill}
 	return t
 }
 
@@ -41,6 +43,7 @@ func NewTransport(base http.RoundTripper, opts ...Option) *Transport {
 // attempt sends a clone, the same body replayed byte for byte.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := t.newCall(req)
+	defer t.scopes.leave(c.scope)
 	if err := c.prepare(req); err != nil {
 		return c.end(nil, err)
 	}
@@ -49,7 +52,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // Stats returns a snapshot of the transport's figures per scope.
 func (t *Transport) Stats() Stats {
-	scopes := t.tracker.snapshot()
+	scopes := snapshot(t.scopes.all(), t.breakers, t.cfg.clock.Now())
 	if ur, ok := t.store.(interface{ Usage() []Usage }); ok {
 		for _, u := range ur.Usage() {
 			s := scopes[u.Scope]
@@ -57,7 +60,6 @@ func (t *Transport) Stats() Stats {
 			scopes[u.Scope] = s
 		}
 	}
-	t.breakers.states(scopes)
 	return Stats{Scopes: scopes}
 }
 
