@@ -23,7 +23,7 @@ type call struct {
 	t          *Transport
 	orig       *http.Request // the caller's request, for events (see info)
 	ticket     Ticket
-	scope      *scopeState // the Transport's state of the ticket's scope
+	scope      *scopeState   // the Transport's state of the ticket's scope
 	req        *http.Request // what every attempt sends (see prepare)
 	repeatable bool          // sending it again cannot duplicate work
 	replayable bool          // its body can be sent again (see prepare)

@@ -111,7 +111,8 @@ type RateLimit struct {
 // structured RateLimit and RateLimit-Policy fields, the first 64 members
 // across all lines. The rest is ignored.
 func ParseRateLimit(h http.Header, now time.Time) (rl RateLimit, ok bool) {
-	requests, tokens := readLimits(h, now)
+	var buf [4]RateLimit // a response rarely names more: no allocation
+	requests, tokens := readLimits(h, now, buf[:0])
 	for _, p := range requests {
 		if !ok || moreRestrictive(p, rl) < 0 {
 			rl, ok = p, true
@@ -129,7 +130,7 @@ func ParseRateLimit(h http.Header, now time.Time) (rl RateLimit, ok bool) {
 // header family present. Each carries the same Tokens. It returns nil when
 // there is none.
 func parseRateLimits(h http.Header, now time.Time) []RateLimit {
-	requests, tokens := readLimits(h, now)
+	requests, tokens := readLimits(h, now, nil)
 	for i := range requests {
 		requests[i].Tokens = tokens
 	}
@@ -140,11 +141,11 @@ func parseRateLimits(h http.Header, now time.Time) []RateLimit {
 // readLimits reads every usable limit on requests h describes, in the order
 // the IETF structured fields, then each family, and the token limit to
 // report alongside them (see ParseRateLimit), nil if none.
-func readLimits(h http.Header, now time.Time) (requests []RateLimit, tokens *RateLimit) {
+func readLimits(h http.Header, now time.Time, buf []RateLimit) (requests []RateLimit, tokens *RateLimit) {
 	f := readHeaderFields(h)
 	st := readServerTime(f, now)
 	named, draft := policyIndex(sfMembers(f.get("Ratelimit-Policy")))
-	requests = structuredLimits(f, st, named, draft)
+	requests = append(buf, structuredLimits(f, st, named, draft)...)
 	rank := 0 // of tokens
 	for _, fam := range families {
 		rl, ok := fam.read(f, st, draft)
@@ -153,7 +154,8 @@ func readLimits(h http.Header, now time.Time) (requests []RateLimit, tokens *Rat
 		case fam.tokens == 0:
 			requests = append(requests, rl)
 		case tokens == nil || fam.tokens < rank || fam.tokens == rank && moreRestrictive(rl, *tokens) < 0:
-			tokens, rank = &rl, fam.tokens
+			kept := rl // a copy: taking rl's address would move it to the heap on every pass
+			tokens, rank = &kept, fam.tokens
 		}
 	}
 	if rl, ok := shopifyLimit(f.get("X-Shopify-Shop-Api-Call-Limit")); ok {

@@ -71,7 +71,6 @@ func (t policyTerms) fill(rl RateLimit) RateLimit {
 // ("default";q=100;w=60) by name, and the drafts' unnamed ones (20;w=1) into
 // draft.
 func policyIndex(policies []sfMember) (named map[string]policyTerms, draft policyTerms) {
-	named = make(map[string]policyTerms, len(policies))
 	for _, p := range policies {
 		switch {
 		case p.key != "":
@@ -79,6 +78,9 @@ func policyIndex(policies []sfMember) (named map[string]policyTerms, draft polic
 			quota, _ := parseCount(p.item)
 			draft = draft.add(quota, p.param("w"))
 		default:
+			if named == nil {
+				named = make(map[string]policyTerms, len(policies))
+			}
 			quota, _ := parseCount(p.param("q"))
 			named[p.item] = named[p.item].add(quota, p.param("w"))
 		}

@@ -499,3 +499,19 @@ func BenchmarkParseRateLimitHostile(b *testing.B) {
 		}
 	})
 }
+
+// Every response is parsed: the X-RateLimit family and a response without
+// rate-limit fields cost no allocation, the structured IETF fields a few
+// (their members and the policy index).
+func TestParseRateLimitAllocations(t *testing.T) {
+	for name, c := range map[string]struct {
+		h    http.Header
+		most float64
+	}{
+		"X-RateLimit": {http.Header{"X-Ratelimit-Limit": {"100"}, "X-Ratelimit-Remaining": {"99"}, "X-Ratelimit-Reset": {"60"}}, 0},
+		"none":        {http.Header{"Content-Type": {"application/json"}}, 0},
+		"IETF":        {http.Header{"Ratelimit": {`"default";r=50;t=30`}, "Ratelimit-Policy": {`"default";q=100;w=60`}}, 5},
+	} {
+		assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { ParseRateLimit(c.h, hdrT0) }), c.most, name)
+	}
+}
