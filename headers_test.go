@@ -2,6 +2,7 @@ package pacer
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -503,4 +504,38 @@ func BenchmarkParseRateLimitHostile(b *testing.B) {
 			ParseRateLimit(h, hdrT0)
 		}
 	})
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The parsers report waits of any length; the transport caps what it takes
+// from them at MaxRetryAfter.
+func TestTransportCapsTheServersWaits(t *testing.T) {
+	cases := []struct {
+		name string
+		h    http.Header
+		body string
+	}{
+		{"Retry-After of 30 days", hdr("Retry-After", "2592000"), ""},
+		{"reset in 2100", hdr("X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "4102444800"), ""},
+		{"body hint of 30 days", hdr("Content-Type", "application/json"), `{"retryAfter":2592000}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: http.StatusTooManyRequests, Header: c.h.Clone(),
+					Body: io.NopCloser(strings.NewReader(c.body)), Request: r}, nil
+			})
+			req, err := http.NewRequest(http.MethodGet, "http://api.example/v1", nil)
+			require.NoError(t, err)
+			_, err = NewTransport(base, WithMaxWait(time.Minute)).RoundTrip(req)
+			var rle *RateLimitError
+			require.ErrorAs(t, err, &rle)
+			assert.LessOrEqual(t, rle.RetryAfter, MaxRetryAfter)
+			assert.Greater(t, rle.RetryAfter, MaxRetryAfter-time.Second, "the server's wait, capped")
+		})
+	}
 }
