@@ -107,8 +107,8 @@ type RateLimit struct {
 // unknown.
 //
 // Parsing takes time linear in the size of h. Of each field it reads the
-// first 64 lines and, of each line, the first 64 comma-separated items; of the
-// structured RateLimit and RateLimit-Policy fields, the first 64 members
+// first 64 lines and, of each line, the first 64 comma-separated items; of
+// the structured RateLimit and RateLimit-Policy fields, the first 64 members
 // across all lines. The rest is ignored.
 func ParseRateLimit(h http.Header, now time.Time) (rl RateLimit, ok bool) {
 	var buf [4]RateLimit // a response rarely names more: no allocation
@@ -294,7 +294,7 @@ const maxPoolName = 256
 // poolName returns the first pool name among values: trimmed, non-empty and
 // at most maxPoolName bytes; "" if there is none.
 func poolName(values []string) string {
-	for _, v := range firstItems(values) {
+	for _, v := range firstLines(values) {
 		if name := strings.TrimSpace(v); name != "" && len(name) <= maxPoolName {
 			return name
 		}
@@ -304,24 +304,21 @@ func poolName(values []string) string {
 
 // minCount returns the smallest valid count among the comma-separated items
 // of values.
-func minCount(values []string) (n int, ok bool) {
-	for item := range listItems(values) {
-		if c, valid := parseCount(item); valid && (!ok || c < n) {
-			n, ok = c, true
-		}
-	}
-	return n, ok
-}
+func minCount(values []string) (int, bool) { return smallest(values, parseCount) }
 
 // shortestWindow returns the shortest valid window among the comma-separated
 // items of values.
-func shortestWindow(values []string) (w time.Duration, ok bool) {
+func shortestWindow(values []string) (time.Duration, bool) { return smallest(values, parseWindow) }
+
+// smallest returns the smallest of the comma-separated items of values that
+// parse reads as valid.
+func smallest[T cmp.Ordered](values []string, parse func(string) (T, bool)) (least T, ok bool) {
 	for item := range listItems(values) {
-		if d, valid := parseWindow(item); valid && (!ok || d < w) {
-			w, ok = d, true
+		if v, valid := parse(item); valid && (!ok || v < least) {
+			least, ok = v, true
 		}
 	}
-	return w, ok
+	return least, ok
 }
 
 // latestReset returns the latest valid reset among values, on the caller's
@@ -333,7 +330,7 @@ func latestReset(values []string, st *serverTime) (t time.Time, ok bool) {
 			t, ok = r, true
 		}
 	}
-	for _, line := range firstItems(values) {
+	for _, line := range firstLines(values) {
 		if r, valid := parseWhen(line, st); valid {
 			keep(r)
 			continue
@@ -347,17 +344,20 @@ func latestReset(values []string, st *serverTime) (t time.Time, ok bool) {
 	return t, ok
 }
 
-// listItems yields the trimmed, non-empty comma-separated items of values,
-// the first maxItems of them at most.
+// listItems yields the trimmed, non-empty comma-separated items of values:
+// of the first maxItems lines, the first maxItems items each.
 func listItems(values []string) func(yield func(string) bool) {
 	return func(yield func(string) bool) {
-		n := 0
-		for _, v := range values {
+		for _, v := range firstLines(values) {
+			n := 0
 			for item := range strings.SplitSeq(v, ",") {
 				if item = strings.TrimSpace(item); item == "" {
 					continue
 				}
-				if n++; n > maxItems || !yield(item) {
+				if n++; n > maxItems {
+					break
+				}
+				if !yield(item) {
 					return
 				}
 			}
@@ -365,8 +365,8 @@ func listItems(values []string) func(yield func(string) bool) {
 	}
 }
 
-// firstItems returns the first maxItems lines of a field.
-func firstItems(lines []string) []string {
+// firstLines returns the first maxItems lines of a field.
+func firstLines(lines []string) []string {
 	return lines[:min(len(lines), maxItems)]
 }
 

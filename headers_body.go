@@ -71,12 +71,12 @@ func jsonBody(f headerFields) bool {
 }
 
 // parseBodyHint finds a wait in the JSON body of a 429 response, as of now,
-// and returns it as the server said it, not capped (a reset in the past gives
-// 0; a wait too long for a time.Duration is not valid). It looks, at any depth, for
-// the first value under a retry-after key (retryAfter, retry_after,
-// retry-after, any case, also with a "Seconds" suffix) and else under a reset
-// key (reset, resetAt, reset_at); values are numbers or strings read like an
-// X-RateLimit-Reset value (see ParseRateLimit):
+// and returns it as the server said it, not capped (a reset in the past
+// gives 0; a wait too long for a time.Duration is not valid). It looks, at
+// any depth, for the first value under a retry-after key (retryAfter,
+// retry_after, retry-after, any case, also with a "Seconds" suffix) and else
+// under a reset key (reset, resetAt, reset_at); values are numbers or strings
+// read like an X-RateLimit-Reset value (see ParseRateLimit):
 //
 //	{"retryAfter":60}                          60 s
 //	{"retry_after":1.5}                        1.5 s

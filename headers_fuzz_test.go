@@ -108,6 +108,18 @@ func FuzzParseRateLimit(f *testing.F) {
 		} else {
 			require.Zero(t, rl)
 		}
+
+		// Limits on tokens never change what is read about requests.
+		noTokens := h.Clone()
+		for k := range noTokens {
+			if strings.Contains(strings.ToLower(k), "token") {
+				delete(noTokens, k)
+			}
+		}
+		want, wantOK := ParseRateLimit(noTokens, now)
+		require.Equal(t, wantOK, ok)
+		rl.Tokens = nil
+		require.Equal(t, want, rl)
 	})
 }
 

@@ -10,7 +10,7 @@ import (
 // members past these are ignored.
 const (
 	maxMembers = 64 // members read from each structured field (all its lines)
-	maxItems   = 64 // comma-separated items read from each other field
+	maxItems   = 64 // lines read of each other field, and items of each line
 )
 
 // sfMember is one member of a structured field (RFC 8941) List or

@@ -414,6 +414,11 @@ func TestParseRateLimitReadsTheFirstMembersOnly(t *testing.T) {
 	rl, ok := ParseRateLimit(hdr("X-RateLimit-Remaining", items), hdrT0)
 	require.True(t, ok)
 	assert.Equal(t, 9, rl.Remaining, "the item past the cap is not read")
+
+	lines := append(slices.Repeat([]string{"X-RateLimit-Remaining", "9"}, maxItems), "X-RateLimit-Remaining", "1")
+	rl, ok = ParseRateLimit(hdr(lines...), hdrT0)
+	require.True(t, ok)
+	assert.Equal(t, 9, rl.Remaining, "the line past the cap is not read")
 }
 
 // hostileHeaders are headers of a small and a large size, the large factor

@@ -35,15 +35,14 @@ func readServerTime(f headerFields, now time.Time) *serverTime {
 	return &serverTime{now: now, dates: f.get("Date")}
 }
 
-// local places the server's absolute time t on the caller's clock (in now's
-// location). The skew
-// is that of the first valid Date field when it is more than
-// dateSkewTolerance away from now (and less than the longest Duration: a Date
-// further off is garbage), and zero otherwise.
+// local places the server's absolute time t on the caller's clock, in now's
+// location. The skew is that of the first valid Date field when it is more
+// than dateSkewTolerance away from now (and less than the longest Duration: a
+// Date further off is garbage), and zero otherwise.
 func (st *serverTime) local(t time.Time) time.Time {
 	if !st.read {
 		st.read = true
-		for _, v := range firstItems(st.dates) {
+		for _, v := range firstLines(st.dates) {
 			date, ok := parseHTTPDate(v)
 			if !ok {
 				continue
@@ -91,8 +90,8 @@ const (
 
 // parseWhen reads a reset time and returns it on the caller's clock: a
 // number under the numeric reset rule, a Go duration ("6m0s") from now, or an
-// RFC 3339 time or HTTP-date on the server's clock. The result is what the server said,
-// unclamped: it may lie in the past.
+// RFC 3339 time or HTTP-date on the server's clock. The result is what the
+// server said, unclamped: it may lie in the past.
 func parseWhen(s string, st *serverTime) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if n, ok := parseDecimal(s); ok {
@@ -178,13 +177,14 @@ func (n decimal) unixMilli() time.Time {
 // WithMaxWait where it waits): a date 14 days ahead gives 14 days. A date in
 // the past gives (0, true). A wait that does not fit in a time.Duration
 // (about 292 years), negative numbers, empty strings and garbage are not
-// valid. When the field is repeated, the longest valid wait is returned; ok
-// is false when no value is valid. ParseRetryAfter is a pure function, safe
-// for concurrent use.
+// valid. When the field is repeated, the longest valid wait among its first
+// 64 lines is returned; ok is false when no value is valid. ParseRetryAfter
+// is a pure function, safe for concurrent use, in time linear in the size of
+// h.
 func ParseRetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
 	f := readHeaderFields(h)
 	st := readServerTime(f, now)
-	for _, v := range firstItems(f.get("Retry-After")) {
+	for _, v := range firstLines(f.get("Retry-After")) {
 		if w, valid := retryAfter(v, st); valid && (!ok || w > d) {
 			d, ok = w, true
 		}
