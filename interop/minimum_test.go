@@ -1,11 +1,18 @@
 package interop
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Theoretical minimum times: with zero latency, the fastest a client can
@@ -73,4 +80,69 @@ func TestMinimum(t *testing.T) {
 	// The offset shifts the windows: the same start is now 900 ms in.
 	got = minSlidingCounter(70, 20, time.Second, 100*time.Millisecond, base)
 	assert.InDelta(t, 2.575, got.Seconds(), 0.01)
+}
+
+// TestMinimumMatchesRealLimiters checks each Go limiter's minimum against
+// the limiter itself: a greedy client (one request at a time, the next one
+// 2 ms after a 429, at once after a success) completes the creates no sooner
+// than the minimum says, and not much later.
+func TestMinimumMatchesRealLimiters(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	type got struct {
+		name       string
+		took, want time.Duration
+		sent       int
+		err        error
+	}
+	results := make([]got, len(goMiddlewares))
+	var wg sync.WaitGroup
+	for i, m := range goMiddlewares {
+		tg := startGoServer(t, m)
+		wg.Go(func() {
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			c := &http.Client{Transport: tr}
+			r := got{name: m.name}
+			defer func() { results[i] = r }()
+			start := time.Now()
+			var last time.Time
+			for created := 0; created < items; {
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, tg.url+"/items",
+					strings.NewReader(fmt.Sprintf(`{"id":"item-%03d"}`, created)))
+				if err != nil {
+					r.err = err
+					return
+				}
+				resp, err := c.Do(req)
+				if err != nil {
+					r.err = err
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				r.sent++
+				switch resp.StatusCode {
+				case http.StatusCreated:
+					created++
+					last = time.Now()
+				case http.StatusTooManyRequests:
+					time.Sleep(2 * time.Millisecond)
+				default:
+					r.err = fmt.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+			r.took, r.want = last.Sub(start), tg.minimum(items, start)
+		})
+	}
+	wg.Wait()
+	for _, r := range results {
+		t.Run(r.name, func(t *testing.T) {
+			require.NoError(t, r.err)
+			t.Logf("greedy client: %v for %d creates (%d requests); minimum %v", r.took.Round(time.Millisecond), items, r.sent, r.want.Round(time.Millisecond))
+			assert.GreaterOrEqual(t, r.took, r.want-10*time.Millisecond, "the limiter admitted faster than its minimum")
+			assert.LessOrEqual(t, r.took, r.want+250*time.Millisecond, "the minimum is far below what a greedy client achieves")
+		})
+	}
 }
