@@ -41,7 +41,34 @@ type expect struct {
 // checked. Where pacer zero-config falls short of issue 15's targets (0×429,
 // efficiency ≥ 0.95 wherever headers are sent, 0 failed) the figure asserted
 // here is today's, to be tightened when the core is fixed.
-var expectations = map[string]expect{}
+//
+// The efficiency bounds leave room for a shared two-core machine: typical
+// figures are in docs/benchmarks.md (0.95–0.99 against the fixed windows,
+// where 0.85 is asserted).
+var expectations = map[string]expect{
+	// ulule/limiter's X-RateLimit-Reset is the window's end truncated to the
+	// second: zero-config pacer sends before the window ends and gets
+	// dozens of 429s (no Retry-After), and some calls run out of attempts.
+	// Only "no duplicates" and "failed = not created" are checked there.
+	key(goMiddlewares[0].name, "pacer (zero config)"): {max429: -1, maxFailed: -1},
+	key(goMiddlewares[0].name, "pacer (configured)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.85},
+	// httprate weighs the previous window: after a burst it admits about one
+	// request per 50 ms, and its Reset (truncated) and Retry-After: 1 are
+	// coarse. Both pacers get a few 429s (2–5 seen) and 0.6–0.9.
+	key(goMiddlewares[1].name, "pacer (zero config)"): {max429: 6, maxFailed: 0, minEfficiency: 0.55},
+	key(goMiddlewares[1].name, "pacer (configured)"):  {max429: 6, maxFailed: 0, minEfficiency: 0.55},
+	// throttled's GCRA refills one request per 50 ms; pacer waits for the
+	// full bucket (Reset = s until full) instead: ~3.05 s against a 2.5 s
+	// minimum.
+	key(goMiddlewares[2].name, "pacer (zero config)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.75},
+	key(goMiddlewares[2].name, "pacer (configured)"):   {max429: 0, maxFailed: 0, minEfficiency: 0.75},
+	key(expressName("draft-7"), "pacer (zero config)"): {max429: 0, maxFailed: 0, minEfficiency: 0.85},
+	key(expressName("draft-7"), "pacer (configured)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.85},
+	key(expressName("draft-6"), "pacer (zero config)"): {max429: 0, maxFailed: 0, minEfficiency: 0.85},
+	key(expressName("draft-6"), "pacer (configured)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.85},
+}
+
+func key(limiter, client string) string { return limiter + " × " + client }
 
 type run struct {
 	res    *result
@@ -161,7 +188,7 @@ func check(t *testing.T, r result) {
 	assert.Equal(t, r.failed, r.missing, "a failed call created its item, or a successful one did not")
 	e, ok := expectations[r.name()]
 	if !ok {
-		return
+		t.Fatalf("no expectation for %q", r.name())
 	}
 	if e.max429 >= 0 {
 		assert.LessOrEqual(t, r.n429, e.max429, "429s")

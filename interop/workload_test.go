@@ -138,7 +138,7 @@ type result struct {
 	err             error    // the run could not be measured
 }
 
-func (r result) name() string { return r.limiter + " × " + r.client }
+func (r result) name() string { return key(r.limiter, r.client) }
 
 // measure folds a run's outcome and the server's log into a result.
 func measure(r *result, out outcome, log serverLog, minimum time.Duration) {
