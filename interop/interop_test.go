@@ -77,6 +77,12 @@ type run struct {
 }
 
 func TestRealLimiters(t *testing.T) {
+	// Node first: npm ci (when node_modules is missing) may take a while and
+	// is not part of the suite's deadline.
+	skipExpress := nodeMissing(t)
+	if skipExpress == "" {
+		npmCI(t)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
 	defer cancel()
 
@@ -89,7 +95,6 @@ func TestRealLimiters(t *testing.T) {
 	for _, m := range goMiddlewares {
 		add(m.name, func() target { return startGoServer(t, m) })
 	}
-	skipExpress := nodeMissing(t)
 	if skipExpress == "" {
 		drafts := map[string]string{}
 		for _, d := range expressDrafts {
