@@ -20,9 +20,9 @@ import (
 // allowing 20 requests per second per client IP, in front of a recording
 // handler on 127.0.0.1; the workload (70 creates by 8 workers) runs through
 // pacer zero-config, pacer configured and go-retryablehttp, every run against
-// its own fresh limiter. Run with -v to see the table and
-// the headers around every run's first 429s; set PACER_INTEROP_REPORT=FILE to
-// have the table written to FILE as well (docs/benchmarks.md quotes one).
+// its own fresh limiter. Run with -v to see the table and the headers around
+// every run's first 429s; set PACER_INTEROP_REPORT=FILE to have the table
+// written to FILE as well (docs/benchmarks.md quotes one).
 
 const (
 	suiteTimeout = 55 * time.Second // every run, and the servers' logs
@@ -87,13 +87,14 @@ func TestRealLimiters(t *testing.T) {
 	defer cancel()
 
 	var runs []run
-	add := func(limiter string, tg func() target) {
+	add := func(limiter, headers string, tg func() target) {
 		for _, c := range contenders {
-			runs = append(runs, run{res: &result{limiter: limiter, client: c.name}, target: tg(), newCl: c.newClient})
+			res := &result{limiter: limiter, client: c.name, headers: headers}
+			runs = append(runs, run{res: res, target: tg(), newCl: c.newClient})
 		}
 	}
 	for _, m := range goMiddlewares {
-		add(m.name, func() target { return startGoServer(t, m) })
+		add(m.name, m.headers, func() target { return startGoServer(t, m) })
 	}
 	if skipExpress == "" {
 		drafts := map[string]string{}
@@ -105,7 +106,7 @@ func TestRealLimiters(t *testing.T) {
 		servers := startExpress(ctx, t, drafts)
 		for _, d := range expressDrafts {
 			i := 0
-			add(expressName(d.draft), func() target { i++; return servers[fmt.Sprintf("%s-%d", d.draft, i-1)] })
+			add(expressName(d.draft), d.headers, func() target { i++; return servers[fmt.Sprintf("%s-%d", d.draft, i-1)] })
 		}
 	}
 
@@ -179,6 +180,7 @@ func check(t *testing.T, r result) {
 	t.Logf("wall %v, minimum %v, efficiency %.3f, sent %d, 429s %d, failed %d, missing %d, duplicated %d, admitted per second %s (most in any 1 s: %d)",
 		r.wall.Round(time.Millisecond), r.minimum.Round(time.Millisecond), r.efficiency, r.sent, r.n429, r.failed, r.missing, r.dups,
 		perSecondString(r.perSecond), r.maxIn1s)
+	t.Logf("the server sends: %s", r.headers)
 	t.Logf("timeline: %s", r.timeline)
 	for _, f := range r.failures {
 		t.Logf("failed: %s", f)

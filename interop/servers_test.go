@@ -158,7 +158,7 @@ var goMiddlewares = []middleware{
 	},
 	{
 		name:    "go-chi/httprate (sliding-window counter)",
-		headers: "X-RateLimit-Limit/-Remaining/-Reset (unix s); Retry-After on 429",
+		headers: "X-RateLimit-Limit/-Remaining (estimate)/-Reset (current window end, unix s, truncated); Retry-After: 1 on 429",
 		build: func(t testing.TB) (func(http.Handler) http.Handler, func(int, time.Time) time.Duration) {
 			// httprate aligns its windows to the instant the limiter is made
 			// (its windowOffset): note that instant for the minimum.

@@ -125,6 +125,7 @@ func runWorkload(ctx context.Context, client *http.Client, url string) outcome {
 // result is one run's figures: the server's counts and the client's.
 type result struct {
 	limiter, client string
+	headers         string // what the limiter sends
 	wall, minimum   time.Duration
 	efficiency      float64
 	sent, n429      int
