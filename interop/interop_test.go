@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pacerhq/pacer"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -165,6 +166,15 @@ func execute(ctx context.Context, r run) {
 	out := runWorkload(rctx, client, r.target.url)
 	cancel()
 	out.rtt = rtt
+	if tr, ok := client.Transport.(*pacer.Transport); ok {
+		r.res.isPacer = true
+		for scope, st := range tr.Stats().Scopes {
+			r.res.pacerSent += int(st.Sent)
+			r.res.pacer429 += int(st.RateLimited)
+			r.res.pacerStats += fmt.Sprintf("scope %s: sent %d, 429s %d, retries %d, given up %d; last heard Limit %d, Remaining %d, Reset %s",
+				scope, st.Sent, st.RateLimited, st.Retries, st.GivenUp, st.Server.Limit, st.Server.Remaining, st.Server.Reset.UTC().Format("15:04:05.000"))
+		}
+	}
 	log, err := r.target.logs()
 	if err != nil {
 		r.res.err = fmt.Errorf("server log: %w", err)
@@ -182,6 +192,9 @@ func check(t *testing.T, r result) {
 		perSecondString(r.perSecond), r.maxIn1s)
 	t.Logf("the server sends: %s", r.headers)
 	t.Logf("timeline: %s", r.timeline)
+	if r.pacerStats != "" {
+		t.Logf("pacer's Stats: %s", r.pacerStats)
+	}
 	for _, f := range r.failures {
 		t.Logf("failed: %s", f)
 	}
@@ -193,6 +206,10 @@ func check(t *testing.T, r result) {
 	}
 	assert.Zero(t, r.dups, "duplicated items")
 	assert.Equal(t, r.failed, r.missing, "a failed call created its item, or a successful one did not")
+	if r.isPacer {
+		assert.Equal(t, r.sent, r.pacerSent, "Stats().Sent against the requests the server received")
+		assert.Equal(t, r.n429, r.pacer429, "Stats().RateLimited against the 429s the server sent")
+	}
 	e, ok := expectations[r.name()]
 	if !ok {
 		t.Fatalf("no expectation for %q", r.name())

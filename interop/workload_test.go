@@ -126,6 +126,10 @@ func runWorkload(ctx context.Context, client *http.Client, url string) outcome {
 type result struct {
 	limiter, client string
 	headers         string // what the limiter sends
+	pacerStats      string // pacer's own figures (Transport.Stats), for pacer runs
+	isPacer         bool
+	pacerSent       int // Stats: attempts sent, and 429s received
+	pacer429        int
 	wall, minimum   time.Duration
 	efficiency      float64
 	sent, n429      int
