@@ -193,8 +193,8 @@ func execute(ctx context.Context, tg target, c contender, res *result) {
 		res.err = fmt.Errorf("ping: %w", err)
 		return
 	}
-	client := c.newClient()
-	defer client.CloseIdleConnections()
+	client, closeIdle := c.newClient()
+	defer closeIdle()
 	rctx, cancel := context.WithTimeout(ctx, runTimeout)
 	out := runWorkload(rctx, client, tg.url)
 	cancel()

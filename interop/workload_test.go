@@ -23,19 +23,28 @@ const (
 	workers = 8
 )
 
-// contender is a client under test; newClient makes a fresh one per run.
+// contender is a client under test; newClient makes a fresh one per run,
+// and a function that closes its idle connections.
 type contender struct {
 	name      string
-	newClient func() *http.Client
+	newClient func() (*http.Client, func())
 }
 
 var contenders = []contender{
-	{"pacer (zero config)", func() *http.Client { return pacer.NewClient() }},
-	{"pacer (configured)", func() *http.Client { return pacer.NewClient(pacer.WithBudget(limitN, limitWindow)) }},
-	{"go-retryablehttp", func() *http.Client {
+	{"pacer (zero config)", func() (*http.Client, func()) {
+		c := pacer.NewClient()
+		return c, c.CloseIdleConnections
+	}},
+	{"pacer (configured)", func() (*http.Client, func()) {
+		c := pacer.NewClient(pacer.WithBudget(limitN, limitWindow))
+		return c, c.CloseIdleConnections
+	}},
+	{"go-retryablehttp", func() (*http.Client, func()) {
 		c := retryablehttp.NewClient() // defaults: 4 retries, 1–30 s, Retry-After on 429/503
 		c.Logger = nil
-		return c.StandardClient()
+		// Its RoundTripper has no CloseIdleConnections: close the inner
+		// client's.
+		return c.StandardClient(), c.HTTPClient.CloseIdleConnections
 	}},
 }
 
