@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,8 +21,9 @@ import (
 // handler on 127.0.0.1; the workload (70 creates by 8 workers) runs through
 // pacer zero-config, pacer configured and go-retryablehttp, every run against
 // its own fresh limiter. Run with -v to see the table and the headers around
-// every run's first 429s; set PACER_INTEROP_REPORT=FILE to have the table
-// written to FILE as well (docs/benchmarks.md quotes one).
+// every run's first 429s (PACER_INTEROP_TRACE=1: every answer); set
+// PACER_INTEROP_REPORT=FILE to have the table written to FILE as well
+// (docs/benchmarks.md quotes one).
 
 const (
 	suiteTimeout = 90 * time.Second // every run and rerun, and the servers' logs
@@ -253,6 +255,9 @@ func checkAttempt(t *testing.T, r result) {
 	}
 	for _, a := range r.around429 {
 		t.Logf("around a 429: %s", a)
+	}
+	if os.Getenv("PACER_INTEROP_TRACE") == "1" {
+		t.Logf("every answer, in arrival order:\n%s", strings.Join(r.trace, "\n"))
 	}
 	if !r.isPacer {
 		return // go-retryablehttp is measured, not checked

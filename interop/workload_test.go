@@ -149,6 +149,7 @@ type result struct {
 	failures        []string
 	around429       []string // headers of the first 429s and the answer before each
 	timeline        string   // when the server saw the run's milestones, from the client's start
+	trace           []string // every answer (logged with PACER_INTEROP_TRACE=1)
 	err             error    // the run could not be measured
 }
 
@@ -164,6 +165,7 @@ func measure(r *result, out outcome, log serverLog, minimum time.Duration) {
 	r.sent = len(ev)
 	var admitted []time.Time
 	for i, e := range ev {
+		r.trace = append(r.trace, describe(e, ev[0].At))
 		switch {
 		case e.Status == http.StatusTooManyRequests:
 			r.n429++
