@@ -254,12 +254,14 @@ func TestRetryBudgetSpending(t *testing.T) {
 		{"503", status(503, ""), 503, 2, pacer.ErrRetryBudgetExhausted},
 		{"503 with Retry-After", status(503, "", "Retry-After", "1"), 503, 2, pacer.ErrRetryBudgetExhausted},
 		{"bare 429", status(429, ""), 429, 2, pacer.ErrRetryBudgetExhausted},
-		{"429 with Retry-After: free", status(429, "", "Retry-After", "1"), 429, 5, pacer.ErrRateLimited},
+		// Refusals cost no attempt: retried for the max wait (10 s), 1 s apart.
+		{"429 with Retry-After: free", status(429, "", "Retry-After", "1", "X-RateLimit-Remaining", "0"), 429, 11, pacer.ErrRateLimited},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newScript(t, tc.step)
-			c := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithRetryBudget(pacer.RetryBudget{MaxTokens: 3}))
+			c := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithRetryBudget(pacer.RetryBudget{MaxTokens: 3}),
+				pacer.WithMaxWait(10*time.Second))
 			_, err := c.Get(srv.URL)
 			require.ErrorIs(t, err, tc.wantErr)
 			assert.Equal(t, tc.wantHits, srv.hits.Load())

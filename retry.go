@@ -141,7 +141,7 @@ func (c *call) backoff() time.Duration {
 // pacer then returns at once instead of sleeping for nothing.
 func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Duration, fromServer bool) (bool, error) {
 	cfg := c.t.cfg
-	if c.attempts >= cfg.maxAttempts {
+	if c.spent(wait) {
 		return c.stop(resp, wait, nil)
 	}
 	if fromServer && wait > cfg.maxWait {
@@ -159,6 +159,23 @@ func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Dura
 	c.t.tracker.retry(c.scope, c.info, RetryEvent{Attempt: c.attempts, Status: c.last.Status, Err: c.lastErr,
 		Wait: wait, ServerWait: fromServer})
 	return true, nil
+}
+
+// spent reports whether the request may not be sent again after a wait:
+// its attempts that could do harm number WithMaxAttempts, or — for a
+// request the server keeps refusing with 429s, which it did nothing about —
+// the refusals have lasted the max wait, counting the wait ahead. A 429 costs
+// no attempt: a request keeps its place through a lockout and is sent when
+// the scope may send again, within its deadline and the max wait.
+func (c *call) spent(wait time.Duration) bool {
+	if c.last.Status != http.StatusTooManyRequests {
+		return c.attempts-c.refusals >= c.t.cfg.maxAttempts
+	}
+	now := c.t.cfg.clock.Now()
+	if c.refusals == 1 {
+		c.refusedAt = now
+	}
+	return now.Sub(c.refusedAt)+wait > c.t.cfg.maxWait
 }
 
 // stop ends the retries. A final 429 becomes a *RateLimitError carrying

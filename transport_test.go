@@ -97,14 +97,32 @@ func TestDeadlineNeverSleptPast(t *testing.T) {
 }
 
 func TestAttemptsRunOut(t *testing.T) {
+	srv := newScript(t, status(500, "oops"))
+	resp, err := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithMaxAttempts(3)).Get(srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, "oops", readBody(t, resp), "the last answer, body intact")
+	assert.Equal(t, int64(3), srv.hits.Load())
+}
+
+// A 429 costs no attempt (the server did nothing): the request is sent
+// again as the server allows for as long as the refusals last no longer
+// than the max wait, then ends with a *RateLimitError.
+func TestRefusalsRetriedWithinMaxWait(t *testing.T) {
 	srv := newScript(t, status(429, "", "Retry-After", "1", "X-RateLimit-Limit", "5", "X-RateLimit-Remaining", "0"))
 	clk := clocktest.NewInstant(time.Time{})
-	_, err := newTestClient(clk, pacer.WithMaxAttempts(3)).Get(srv.URL)
+	start := clk.Now()
+	_, err := newTestClient(clk, pacer.WithMaxAttempts(3), pacer.WithMaxWait(10*time.Second)).Get(srv.URL)
 	var rle *pacer.RateLimitError
 	require.ErrorAs(t, err, &rle)
-	assert.Equal(t, 3, rle.Attempts)
+	assert.Equal(t, 11, rle.Attempts, "the first refusal and ten more, 1 s apart")
 	assert.Equal(t, 5, rle.RateLimit.Limit)
-	assert.Equal(t, int64(3), srv.hits.Load())
+	assert.Equal(t, int64(11), srv.hits.Load())
+	assert.LessOrEqual(t, clk.Now().Sub(start), 10*time.Second)
+
+	after := newScript(t, status(429, "", "Retry-After", "1"), status(429, "", "Retry-After", "1"), status(200, "ok"))
+	resp, err := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithMaxAttempts(1)).Get(after.URL)
+	require.NoError(t, err, "a request refused twice is not lost")
+	assert.Equal(t, "ok", readBody(t, resp))
 }
 
 func TestRateLimitResponsesOption(t *testing.T) {
