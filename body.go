@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -130,3 +131,94 @@ func drain(body io.ReadCloser) {
 	cut.Stop()
 	_ = body.Close()
 }
+
+// peekTimeout bounds how long peekBodyHint waits for a body's first bytes:
+// a server that sends its error body at a normal pace sends a small one
+// with its headers, while one that stalls must not hold the caller.
+const peekTimeout = 50 * time.Millisecond
+
+// peekBodyHint reads at most bodyHintLimit bytes of a JSON response body
+// (Content-Type application/json, */*+json, or none), for at most
+// peekTimeout, and returns the wait that bodyHint finds there, reading
+// absolute times against the server's Date as ParseRateLimit does. The
+// bytes read are put back: resp.Body yields the same bytes as before, byte
+// for byte (and any read error at the same place), and closing it closes
+// the original body. A body that is slower than peekTimeout gives no hint
+// and reaches the caller as it arrives. Bodies with another type or a
+// Content-Encoding are left untouched. Call it only on error responses,
+// whose bodies are plain readers.
+func peekBodyHint(resp *http.Response, now time.Time) (time.Duration, bool) {
+	if resp == nil || resp.Body == nil || resp.Body == http.NoBody {
+		return 0, false
+	}
+	f := readHeaderFields(resp.Header)
+	if !jsonBody(f) {
+		return 0, false
+	}
+	p := &peekedBody{orig: resp.Body, done: make(chan struct{})}
+	go p.collect(bodyHintLimit)
+	resp.Body = p
+	timer := time.NewTimer(peekTimeout)
+	defer timer.Stop()
+	select {
+	case <-p.done:
+		return bodyHint(p.prefix, readServerTime(f, now))
+	case <-timer.C:
+		p.giveUp()
+		return 0, false
+	}
+}
+
+// peekedBody is a response body whose first bytes a goroutine reads
+// (collect) while the transport waits for them, and then puts back. Reads
+// wait for the collector to stop: at the limit, at the end of the body, or
+// after the read in progress when the peek gave up. Close closes the
+// original body, which also ends a collector stuck in a read.
+type peekedBody struct {
+	orig io.ReadCloser
+	done chan struct{} // closed when the collector stopped
+
+	mu     sync.Mutex // guards stop, and prefix and err until done is closed
+	stop   bool
+	prefix []byte
+	err    error
+	offset int // of the next byte of prefix to hand out (the reader's)
+}
+
+// collect reads up to limit bytes of the body into p.prefix.
+func (p *peekedBody) collect(limit int) {
+	defer close(p.done)
+	buf := make([]byte, 512)
+	for {
+		n, err := p.orig.Read(buf[:min(len(buf), limit-len(p.prefix))])
+		p.mu.Lock()
+		p.prefix, p.err = append(p.prefix, buf[:n]...), err
+		stop := p.stop || err != nil || len(p.prefix) >= limit
+		p.mu.Unlock()
+		if stop {
+			return
+		}
+	}
+}
+
+// giveUp stops the collector after the read in progress.
+func (p *peekedBody) giveUp() {
+	p.mu.Lock()
+	p.stop = true
+	p.mu.Unlock()
+}
+
+func (p *peekedBody) Read(b []byte) (int, error) {
+	<-p.done
+	if p.offset < len(p.prefix) {
+		n := copy(b, p.prefix[p.offset:])
+		p.offset += n
+		return n, nil
+	}
+	if p.err != nil {
+		return 0, p.err
+	}
+	return p.orig.Read(b)
+}
+
+func (p *peekedBody) Close() error { return p.orig.Close() }

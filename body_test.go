@@ -129,3 +129,34 @@ func TestEndlessBodyHonoursDeadline(t *testing.T) {
 		t.Error("the body was not closed")
 	}
 }
+
+// A 429 whose JSON body stalls reaches the caller as fast as it would
+// through a plain transport: the hint read gives up, the body is handed
+// back with every byte, as it arrives.
+func TestStalledRateLimitBody(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv := newScript(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, `{"retryAfter":`)
+		w.(http.Flusher).Flush()
+		select { // the rest only when the test says so
+		case <-release:
+			_, _ = io.WriteString(w, `1}`)
+		case <-r.Context().Done():
+		}
+	})
+	c := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithMaxAttempts(1), pacer.WithRateLimitResponses(),
+		pacer.WithMaxWait(0))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+	start := time.Now()
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), time.Second, "the stalled body does not hold the caller")
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	close(release)
+	assert.Equal(t, `{"retryAfter":1}`, readBody(t, resp), "every byte, in order")
+}

@@ -4,55 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"mime"
-	"net/http"
 	"strings"
 	"time"
 )
 
-// bodyHintLimit is how many bytes of a response body peekBodyHint reads.
+// bodyHintLimit is how many bytes of a response body peekBodyHint reads
+// (body.go).
 const bodyHintLimit = 4 << 10
 
 // bodyHintDepth is how deeply nested a hint may sit in a JSON body.
 const bodyHintDepth = 16
-
-// peekBodyHint reads at most bodyHintLimit bytes of a JSON response body
-// (Content-Type application/json, */*+json, or none) and returns the wait
-// that parseBodyHint finds there, reading absolute times against the
-// server's Date as ParseRateLimit does. It then puts the prefix back:
-// resp.Body yields the same bytes as before, byte for byte (and any read
-// error at the same place), and closing it closes the original body. Bodies
-// with another type or a Content-Encoding are left untouched. Call it only on
-// error responses, whose bodies are plain readers.
-func peekBodyHint(resp *http.Response, now time.Time) (time.Duration, bool) {
-	if resp == nil || resp.Body == nil || resp.Body == http.NoBody {
-		return 0, false
-	}
-	f := readHeaderFields(resp.Header)
-	if !jsonBody(f) {
-		return 0, false
-	}
-	orig := resp.Body
-	prefix, err := io.ReadAll(io.LimitReader(orig, bodyHintLimit))
-	rest := io.Reader(orig)
-	if err != nil {
-		rest = failedRead{err}
-	}
-	resp.Body = peekedBody{io.MultiReader(bytes.NewReader(prefix), rest), orig}
-	return bodyHint(prefix, readServerTime(f, now))
-}
-
-// peekedBody is a response body whose first bytes were read and put back.
-type peekedBody struct {
-	io.Reader
-	io.Closer
-}
-
-// failedRead fails every read with the error that ended the peek.
-type failedRead struct{ err error }
-
-func (r failedRead) Read([]byte) (int, error) { return 0, r.err }
 
 // jsonBody reports whether the fields describe a body worth inspecting:
 // JSON (or untyped) and not content-encoded.
