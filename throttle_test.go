@@ -93,6 +93,7 @@ func slidingServer(limit int, window time.Duration) pacertest.Config {
 }
 
 func TestConfiguredBudgetGetsNo429(t *testing.T) {
+	t.Parallel()
 	srv, opts := startScaled(t, slidingServer(40, time.Minute), 120)
 	client := pacer.NewClient(append(opts, pacer.WithBudget(40, time.Minute), pacer.WithIdempotencyKeys())...)
 	const n = 160 // four windows' worth
@@ -106,6 +107,7 @@ func TestConfiguredBudgetGetsNo429(t *testing.T) {
 }
 
 func TestUnconfiguredClientLearnsFromHeaders(t *testing.T) {
+	t.Parallel()
 	styles := map[string]pacertest.Config{
 		"sliding, reset in ms": slidingServer(30, time.Minute),
 		"fixed, reset in unix seconds": {
@@ -133,6 +135,7 @@ func TestUnconfiguredClientLearnsFromHeaders(t *testing.T) {
 }
 
 func TestDualWindowsBothHold(t *testing.T) {
+	t.Parallel()
 	cfg := pacertest.OrgMinuteAndHour()
 	srv, opts := startScaled(t, cfg, 3600) // an hour per real second
 	client := pacer.NewClient(append(opts, pacer.WithBudget(100, time.Minute), pacer.WithBudget(1000, time.Hour),
@@ -165,6 +168,7 @@ var campaignsTable = []pacer.Option{
 }
 
 func TestPerEndpointTableWithoutHeadOfLineBlocking(t *testing.T) {
+	t.Parallel()
 	srv, opts := startScaled(t, pacertest.PerEndpointWindows(), 60)
 	checkPerEndpoint(t, srv, pacer.NewClient(append(opts, campaignsTable...)...), 100, 120)
 }
@@ -176,6 +180,7 @@ func TestPerEndpointTableWithoutHeadOfLineBlocking(t *testing.T) {
 // no request gets a 429. (Until a route's first answer, it waits for every
 // pool: see TestPoolsUnseenRouteWaitsForEveryPool.)
 func TestUnconfiguredClientLearnsPerEndpointLimits(t *testing.T) {
+	t.Parallel()
 	srv, opts := startScaled(t, pacertest.PerEndpointWindows(), 60)
 	client := pacer.NewClient(opts...)
 	require.Zero(t, hammer(t, client, 1, 1, get(srv.URL, "/v1/campaigns/%d", "k1")))
@@ -248,6 +253,7 @@ func scopeOf(tr *pacer.Transport) string {
 }
 
 func TestAdaptiveModeSettlesUnderUnknownLimit(t *testing.T) {
+	t.Parallel()
 	cfg := pacertest.Config{ // a bare 429, no headers, no Retry-After
 		Limits:  []pacertest.Limit{{Requests: 50, Window: 10 * time.Second, Scope: pacertest.ByIP, Name: "ip"}},
 		Body429: pacertest.BodyEmpty,
