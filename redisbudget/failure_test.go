@@ -3,7 +3,8 @@ package redisbudget
 import (
 	"context"
 	"errors"
-
+	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"syscall"
@@ -102,6 +103,11 @@ func TestStuckRedisNeverHangs(t *testing.T) {
 		_, err := s.Reserve(context.Background(), tk)
 		assert.Less(t, time.Since(start), callBound)
 		require.ErrorIs(t, err, ErrUnavailable)
+		// A store that cannot answer is its own failure class: not the
+		// caller's deadline, although the cause (the store's own bound
+		// running out) stays in the message.
+		require.NotErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "no answer within")
 		time.Sleep(2 * time.Millisecond) // past the retry interval: ask Redis again
 	}
 	require.NoError(t, r.cmd.Process.Signal(syscall.SIGCONT))
@@ -226,4 +232,24 @@ func (l *load) waitFor(t *testing.T, what string, ok func(counts) bool) {
 func (l *load) stop() {
 	l.once.Do(func() { close(l.done) })
 	l.wg.Wait()
+}
+
+// An UnavailableError unwraps to a Redis or network cause, never to a
+// context error, which stays in its message only.
+func TestUnavailableErrorUnwrap(t *testing.T) {
+	timeout := &UnavailableError{Scope: "s", Err: fmt.Errorf("no answer within 200ms: %w", context.DeadlineExceeded)}
+	require.ErrorIs(t, timeout, ErrUnavailable)
+	require.NotErrorIs(t, timeout, context.DeadlineExceeded)
+	require.NotErrorIs(t, &UnavailableError{Err: context.Canceled}, context.Canceled)
+	assert.Contains(t, timeout.Error(), context.DeadlineExceeded.Error())
+
+	var ue *UnavailableError
+	require.ErrorAs(t, fmt.Errorf("wrapped: %w", timeout), &ue)
+	assert.Equal(t, "s", ue.Scope)
+
+	netErr := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	refused := &UnavailableError{Scope: "s", Err: netErr}
+	require.ErrorIs(t, refused, syscall.ECONNREFUSED, "a network cause stays reachable")
+	var op *net.OpError
+	require.ErrorAs(t, refused, &op)
 }

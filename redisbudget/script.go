@@ -2,6 +2,7 @@ package redisbudget
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -215,8 +216,8 @@ return out
 // run runs script with a wall-clock bound of timeout, whatever the client's
 // own timeouts: when the bound passes, run returns and the call is left to
 // finish (or time out) in its goroutine.
-func run(ctx context.Context, timeout time.Duration, rdb redis.Scripter, script *redis.Script, keys []string, args []any) ([]any, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func run(parent context.Context, timeout time.Duration, rdb redis.Scripter, script *redis.Script, keys []string, args []any) ([]any, error) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	type result struct {
 		v   []any
@@ -231,6 +232,9 @@ func run(ctx context.Context, timeout time.Duration, rdb redis.Scripter, script 
 	case r := <-done:
 		return r.v, r.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		if parent.Err() != nil {
+			return nil, parent.Err()
+		}
+		return nil, fmt.Errorf("no answer within %v: %w", timeout, ctx.Err())
 	}
 }
