@@ -67,4 +67,13 @@
 // WithRetryInterval (default 1s of wall-clock time); then it is probed again
 // by the next call, so the store returns to Redis by itself once Redis is
 // back (go-redis reconnects).
+//
+// A stall leaks no slot. A reserve call the store gave up on may still be
+// run by a stalled Redis when it wakes (it was written on an open
+// connection), so each call carries an expiry on Redis's TIME, 3/4 of the
+// timeout after it was sent (the offset between this host and Redis is
+// learned from every reply, see serverClock), and a script that runs later
+// takes nothing. Answers Observe could not send, and grants whose reply was
+// lost, are kept in the process and sent once Redis answers again (up to
+// maxPending of them). So one window after Redis resumes, the budget is whole.
 package redisbudget

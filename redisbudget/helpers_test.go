@@ -2,6 +2,7 @@ package redisbudget
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -147,3 +148,5 @@ func pending(t *testing.T, c <-chan result) {
 	case <-time.After(20 * time.Millisecond):
 	}
 }
+
+func asRateLimit(err error, target **pacer.RateLimitError) bool { return errors.As(err, target) }

@@ -24,11 +24,14 @@ import (
 const prelude = `
 local function fmt(x) return string.format('%.0f', x) end
 local function ms(us) return fmt(math.ceil(us / 1000)) end
+local function servertime()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local function clock(arg)
   local now = tonumber(arg)
   if now then return now end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+  return servertime()
 end
 local function keepLearned(h, now, maxf, slack)
   local block = tonumber(redis.call('HGET', h, 'block')) or 0
@@ -44,6 +47,7 @@ const (
 	whyCapped   = 4 // a learned cap ("R remaining") is used up
 	whyPaced    = 5 // Ticket.Pace spacing
 	whyProbing  = 6 // no learned cap in force: one request at a time until an answer
+	whyExpired  = 7 // the script ran after the deadline its caller set; nothing was taken
 )
 
 // reserveScript checks and takes one slot in every window of a scope.
@@ -51,10 +55,17 @@ const (
 // KEYS: 1 learned hash, 2 in-flight set, 3 caps set, 4 pace key, 5.. one
 // sorted set per window. ARGV: 1 now, 2 member, 3 max in-flight, 4 key
 // slack, 5 pace interval (0: no pacing), 6 poll interval, 7 learning (1/0),
-// 8 probe interval, then limit and window length for each window key. Returns {1, now, done}
-// when granted, {0, wait, why} when not.
+// 8 probe interval, 9 expiry (Redis TIME in µs after which the caller has
+// given up, "" none), then limit and window length for each window key.
+// Returns {1, now, done, TIME} when granted, {0, wait, why, TIME} when not;
+// a script that runs past its expiry takes nothing and returns
+// {0, 0, whyExpired, TIME}.
 var reserveScript = redis.NewScript(prelude + `
+local srv = servertime()
+local expiry = tonumber(ARGV[9])
+if expiry and srv > expiry then return {0, 0, 7, srv} end
 local now, member = clock(ARGV[1]), ARGV[2]
+if ARGV[1] == '' then now = srv end
 local maxf, slack = tonumber(ARGV[3]), tonumber(ARGV[4])
 local pace, poll, learning = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
 local probe = tonumber(ARGV[8])
@@ -65,7 +76,7 @@ if lost > 0 then redis.call('HINCRBY', h, 'done', lost) end
 local st = redis.call('HMGET', h, 'sent', 'done', 'block', 'headers')
 local sent, done = tonumber(st[1]) or 0, tonumber(st[2]) or 0
 local block, headers = tonumber(st[3]), tonumber(st[4]) or 0
-if redis.call('ZSCORE', fl, member) then return {1, now, done} end
+if redis.call('ZSCORE', fl, member) then return {1, now, done, srv} end
 
 local wait, why = 0, 0
 local function later(w, r) if w > wait then wait, why = w, r end end
@@ -84,7 +95,7 @@ if pace > 0 then
   if nxt and nxt > now then later(nxt - now, 5) end
 end
 for i = 5, #KEYS do
-  local limit, win = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])
+  local limit, win = tonumber(ARGV[2*i]), tonumber(ARGV[2*i+1])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', fmt(now))
   local n = redis.call('ZCARD', KEYS[i])
   if n >= limit then
@@ -94,11 +105,11 @@ for i = 5, #KEYS do
 end
 if wait > 0 then
   if lost > 0 then keepLearned(h, now, maxf, slack) end
-  return {0, wait, why}
+  return {0, wait, why, srv}
 end
 
 for i = 5, #KEYS do
-  local win = tonumber(ARGV[2*i])
+  local win = tonumber(ARGV[2*i+1])
   redis.call('ZADD', KEYS[i], fmt(now + win + maxf), member)
   redis.call('PEXPIRE', KEYS[i], ms(win + maxf + slack))
 end
@@ -107,7 +118,7 @@ redis.call('PEXPIRE', fl, ms(maxf + slack))
 redis.call('HINCRBY', h, 'sent', 1)
 keepLearned(h, now, maxf, slack)
 if pace > 0 then redis.call('SET', KEYS[4], fmt(now + pace), 'PX', ms(pace + slack)) end
-return {1, now, done}
+return {1, now, done, srv}
 `)
 
 // observeScript releases a slot into its windows and records what the
@@ -236,5 +247,32 @@ func run(parent context.Context, timeout time.Duration, rdb redis.Scripter, scri
 			return nil, parent.Err()
 		}
 		return nil, fmt.Errorf("no answer within %v: %w", timeout, ctx.Err())
+	}
+}
+
+// serverTime reads Redis's TIME in microseconds, bounded like run.
+func serverTime(parent context.Context, timeout time.Duration, rdb redis.Cmdable) (int64, error) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
+	done := make(chan int64, 1)
+	errc := make(chan error, 1)
+	go func() {
+		t, err := rdb.Time(ctx).Result()
+		if err != nil {
+			errc <- err
+			return
+		}
+		done <- t.UnixMicro()
+	}()
+	select {
+	case us := <-done:
+		return us, nil
+	case err := <-errc:
+		return 0, err
+	case <-ctx.Done():
+		if parent.Err() != nil {
+			return 0, parent.Err()
+		}
+		return 0, fmt.Errorf("no answer within %v: %w", timeout, ctx.Err())
 	}
 }

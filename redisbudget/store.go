@@ -37,6 +37,8 @@ type Store struct {
 	id     string // this Store's part of slot member names
 	seq    atomic.Uint64
 	health health
+	srv    *serverClock
+	later  pendingQueue
 
 	mu        sync.Mutex
 	scopes    map[string]*scope
@@ -63,6 +65,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 		rdb:    rdb,
 		cfg:    newConfig(opts),
 		id:     hex.EncodeToString(b[:]),
+		srv:    newServerClock(),
 		scopes: make(map[string]*scope),
 	}
 }
@@ -138,38 +141,97 @@ type verdict struct {
 }
 
 // try runs the reserve script once.
+//
+// A call the store gives up on (its timeout passes, or ctx ends) may still
+// reach Redis later, when a stalled server wakes up; a grant made then would
+// count for Window + MaxInFlight with nobody to release it. So the script is
+// told when to refuse: expiry, a Redis TIME at most 3/4 of the timeout after
+// the call was sent (see expiry). A script that runs later takes nothing; one
+// that ran earlier and whose answer was lost leaves a grant that the store
+// releases once Redis answers again (see pending.go).
 func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, error) {
 	if ok, last := s.health.usable(); !ok {
 		return verdict{}, &UnavailableError{Scope: t.Scope, Err: last}
 	}
-	member := s.id + "." + strconv.FormatUint(s.seq.Add(1), 36)
-	keys, args := s.reserveCall(t, ws, member)
-	res, err := run(ctx, s.cfg.timeout, s.rdb, reserveScript, keys, args)
-	if ctx.Err() != nil {
-		if err != nil || isGrant(res) {
-			s.forget(t.Scope, member, ws) // the script may have granted it
+	fail := func(err error) (verdict, error) {
+		if ctx.Err() != nil {
+			return verdict{}, ctx.Err()
 		}
-		return verdict{}, ctx.Err()
+		s.health.fail(err, s.cfg.retry)
+		return verdict{}, &UnavailableError{Scope: t.Scope, Err: err}
 	}
+	expiry, err := s.expiry(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	member := s.id + "." + strconv.FormatUint(s.seq.Add(1), 36)
+	keys, args := s.reserveCall(t, ws, member, expiry)
+	sent := s.srv.local()
+	res, err := run(ctx, s.cfg.timeout, s.rdb, reserveScript, keys, args)
 	if err == nil {
 		err = checkReply(res)
 	}
 	if err != nil {
-		s.health.fail(err, s.cfg.retry)
-		return verdict{}, &UnavailableError{Scope: t.Scope, Err: err}
+		// The script may yet run (until expiry) or have run unanswered.
+		s.defer1(pacer.Slot{Scope: t.Scope, ID: redisSlotID(member, ws)}, pacer.Outcome{}, sent+s.expiryAfter())
+		return fail(err)
+	}
+	srv, _ := res[3].(int64)
+	s.srv.sample(sent, s.srv.local(), srv)
+	if ctx.Err() != nil {
+		if isGrant(res) {
+			s.forget(t.Scope, member, ws) // Redis answers: give the slot back now
+		}
+		return verdict{}, ctx.Err()
+	}
+	wait, _ := res[1].(int64)
+	why, _ := res[2].(int64)
+	if !isGrant(res) && why == whyExpired {
+		return fail(fmt.Errorf("redis ran the call more than %v after it was sent", s.expiryAfter()))
 	}
 	s.health.succeed()
+	s.flushPending()
 	if isGrant(res) {
 		done, _ := res[2].(int64)
 		slot := pacer.Slot{Scope: t.Scope, ID: redisSlotID(member, ws), Granted: s.cfg.clock.Now(), Mark: uint64(done)}
 		return verdict{granted: true, slot: slot}, nil
 	}
-	wait, _ := res[1].(int64)
-	why, _ := res[2].(int64)
 	return verdict{wait: time.Duration(wait) * time.Microsecond, why: why}, nil
 }
 
-func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string) ([]string, []any) {
+// expiryAfter is how long after a call is sent its script may still take a
+// slot, in microseconds of the local clock: 3/4 of the timeout minus the
+// uncertainty of the server time (at most timeout/8, see expiry), so between
+// timeout/2 and 3/4 of it. The store gives up at the full timeout, so a grant
+// made before the expiry has at least a quarter of the timeout to arrive.
+func (s *Store) expiryAfter() int64 { return ceilMicros(s.cfg.timeout) * 3 / 4 }
+
+// expiry is the Redis TIME (µs) after which a reserve script sent now must
+// take nothing: now + offset - uncertainty + expiryAfter. The offset between
+// this host and Redis is learned from the replies (see serverClock); an
+// estimate less certain than timeout/8 is refreshed by one TIME call first,
+// so that the refusal falls between timeout/2 and 3/4 of it after the send in
+// real time, whatever either wall clock says.
+func (s *Store) expiry(ctx context.Context) (int64, error) {
+	maxUnc := ceilMicros(s.cfg.timeout) / 8
+	now := s.srv.local()
+	off, unc, ok := s.srv.offset(now)
+	if !ok || unc > maxUnc {
+		sent := now
+		srv, err := serverTime(ctx, s.cfg.timeout, s.rdb)
+		if err != nil {
+			return 0, err
+		}
+		s.srv.sample(sent, s.srv.local(), srv)
+		now = s.srv.local()
+		if off, unc, ok = s.srv.offset(now); !ok || unc > maxUnc {
+			return 0, fmt.Errorf("redis round trip over %v (a quarter of the timeout)", s.cfg.timeout/4)
+		}
+	}
+	return now + off - unc + s.expiryAfter(), nil
+}
+
+func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string, expiry int64) ([]string, []any) {
 	k := keysOf(s.cfg.prefix, t.Scope)
 	var pace int64
 	if t.Pace {
@@ -177,9 +239,9 @@ func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string) ([]strin
 	}
 	keys := make([]string, 0, 4+len(ws))
 	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.pace())
-	args := make([]any, 0, 8+2*len(ws))
+	args := make([]any, 0, 9+2*len(ws))
 	args = append(args, s.stamp().arg(), member, ceilMicros(s.cfg.maxInFlight),
-		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning), ceilMicros(s.cfg.probe))
+		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning), ceilMicros(s.cfg.probe), expiry)
 	for _, w := range ws {
 		keys = append(keys, k.window(w.us))
 		args = append(args, w.limit, w.us)
@@ -195,11 +257,11 @@ func flag(b bool) string {
 }
 
 func isGrant(res []any) bool {
-	return len(res) == 3 && res[0] == int64(1)
+	return len(res) == 4 && res[0] == int64(1)
 }
 
 func checkReply(res []any) error {
-	if len(res) == 3 {
+	if len(res) == 4 {
 		return nil
 	}
 	return fmt.Errorf("redisbudget: unexpected script reply %v", res)
@@ -255,8 +317,10 @@ func (s *Store) sleep(ctx context.Context, w *waiter, d time.Duration) error {
 //     at a time until an answer brings fresh headers.
 //
 // Observe makes one Redis call, bounded by the store's timeout. When Redis
-// is unavailable the slot stays counted until its safety expiry
-// (grant + Window + MaxInFlight) and nothing learned is shared.
+// is unavailable the outcome is kept in the process (see pending.go) and
+// sent again after the next call Redis answers, so a stall leaks no slot;
+// only when more than maxPending outcomes wait does the oldest stay counted
+// until its safety expiry (grant + Window + MaxInFlight).
 func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
 	if id, ok := strings.CutPrefix(slot.ID, fallbackTag); ok {
 		if s.cfg.fallback != nil {
@@ -272,15 +336,27 @@ func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
 	if sc := s.lookup(slot.Scope); sc != nil {
 		defer sc.released()
 	}
+	if o.At.IsZero() {
+		o.At = s.cfg.clock.Now()
+	}
 	if ok, _ := s.health.usable(); !ok {
+		s.defer1(slot, o, 0)
 		return
 	}
-	keys, args := s.observeCall(slot.Scope, member, ws, slot.Mark, o)
-	if _, err := run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args); err != nil {
+	if err := s.observe(slot, member, ws, o); err != nil {
+		s.defer1(slot, o, 0)
 		s.health.fail(err, s.cfg.retry)
 		return
 	}
 	s.health.succeed()
+	s.flushPending()
+}
+
+// observe runs the observe script once for a Redis slot.
+func (s *Store) observe(slot pacer.Slot, member string, ws []int64, o pacer.Outcome) error {
+	keys, args := s.observeCall(slot.Scope, member, ws, slot.Mark, o)
+	_, err := run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args)
+	return err
 }
 
 // forget frees a slot the caller will not use, best effort.
