@@ -17,10 +17,11 @@ import (
 // redisServer is a real redis-server on a loopback port, private to a test:
 // no persistence, its files in a temporary directory.
 type redisServer struct {
-	port int
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
+	port  int
+	dir   string
+	cmd   *exec.Cmd
+	done  chan struct{} // closed when the process has exited
+	extra []string      // more redis-server arguments
 }
 
 // startRedis starts a redis-server for t and stops it when t ends. When the
@@ -28,8 +29,14 @@ type redisServer struct {
 // is set, in which case it fails.
 func startRedis(t testing.TB) *redisServer {
 	t.Helper()
+	return startRedisWith(t)
+}
+
+// startRedisWith is startRedis with extra redis-server arguments.
+func startRedisWith(t testing.TB, extra ...string) *redisServer {
+	t.Helper()
 	bin := requireRedisBinary(t)
-	r := &redisServer{dir: t.TempDir()}
+	r := &redisServer{dir: t.TempDir(), extra: extra}
 	var err error
 	for range 5 { // a freed port can be taken again before redis binds it
 		if r.port, err = freePort(); err == nil {
@@ -70,8 +77,9 @@ func freePort() (int, error) {
 
 // start runs redis-server on r.port and waits until it answers PING.
 func (r *redisServer) start(bin string) error {
-	r.cmd = exec.Command(bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir}
+	r.cmd = exec.Command(bin, append(args, r.extra...)...)
 	if err := r.cmd.Start(); err != nil {
 		return err
 	}

@@ -2,7 +2,9 @@ package redisbudget
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -203,76 +205,82 @@ keepLearned(h, now, maxf, slack)
 return {1}
 `)
 
-// usageScript reads the state of several scopes.
-//
-// KEYS: for each scope, its learned hash, in-flight set and shortest window
-// set. ARGV: 1 now, then for each scope "1" if it has a window. Returns, per
-// scope, {in window, in flight, limit, remaining (-1: nothing learned),
-// reset offset, reset known (1/0), window}.
-var usageScript = redis.NewScript(prelude + `
-local now = clock(ARGV[1])
-local out = {}
-for i = 0, #KEYS / 3 - 1 do
-  local inWindow = 0
-  if ARGV[i+2] == '1' then inWindow = redis.call('ZCOUNT', KEYS[3*i+3], '(' .. fmt(now), '+inf') end
-  local inFlight = redis.call('ZCOUNT', KEYS[3*i+2], '(' .. fmt(now), '+inf')
-  local h = redis.call('HMGET', KEYS[3*i+1], 'limit', 'remaining', 'reset', 'window')
-  local reset = tonumber(h[3])
-  out[#out+1] = {inWindow, inFlight, tonumber(h[1]) or 0, tonumber(h[2]) or -1,
-    reset and (reset - now) or 0, reset and 1 or 0, tonumber(h[4]) or 0}
-end
-return out
-`)
-
 // run runs script with a wall-clock bound of timeout, whatever the client's
-// own timeouts: when the bound passes, run returns and the call is left to
-// finish (or time out) in its goroutine.
+// own timeouts (see bounded).
 func run(parent context.Context, timeout time.Duration, rdb redis.Scripter, script *redis.Script, keys []string, args []any) ([]any, error) {
+	return bounded(parent, timeout, func(ctx context.Context) ([]any, error) {
+		return script.Run(ctx, rdb, keys, args...).Slice()
+	})
+}
+
+// serverTime reads Redis's TIME in microseconds, bounded like run.
+func serverTime(parent context.Context, timeout time.Duration, rdb redis.Cmdable) (int64, error) {
+	return bounded(parent, timeout, func(ctx context.Context) (int64, error) {
+		t, err := rdb.Time(ctx).Result()
+		return t.UnixMicro(), err
+	})
+}
+
+// bounded runs call with a wall-clock bound of timeout: when the bound
+// passes, bounded returns and the call is left to finish (or time out, with
+// a client that has ContextTimeoutEnabled) in its goroutine. It returns
+// parent's error when parent ends first, and "no answer within timeout"
+// (wrapping context.DeadlineExceeded) when the bound passes. A call refused
+// by a cluster in motion (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING: Redis
+// ran nothing) is tried again, redirectPause later, while the bound allows.
+func bounded[T any](parent context.Context, timeout time.Duration, call func(ctx context.Context) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	type result struct {
-		v   []any
+		v   T
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		v, err := script.Run(ctx, rdb, keys, args...).Slice()
-		done <- result{v, err}
+		for {
+			v, err := call(ctx)
+			if !refusedByCluster(err) || ctx.Err() != nil {
+				done <- result{v, err}
+				return
+			}
+			select {
+			case <-time.After(redirectPause):
+			case <-ctx.Done():
+				done <- result{v, err}
+				return
+			}
+		}
 	}()
 	select {
 	case r := <-done:
 		return r.v, r.err
 	case <-ctx.Done():
+		var zero T
 		if parent.Err() != nil {
-			return nil, parent.Err()
+			return zero, parent.Err()
 		}
-		return nil, fmt.Errorf("no answer within %v: %w", timeout, ctx.Err())
+		return zero, fmt.Errorf("no answer within %v: %w", timeout, ctx.Err())
 	}
 }
 
-// serverTime reads Redis's TIME in microseconds, bounded like run.
-func serverTime(parent context.Context, timeout time.Duration, rdb redis.Cmdable) (int64, error) {
-	ctx, cancel := context.WithTimeout(parent, timeout)
-	defer cancel()
-	done := make(chan int64, 1)
-	errc := make(chan error, 1)
-	go func() {
-		t, err := rdb.Time(ctx).Result()
-		if err != nil {
-			errc <- err
-			return
-		}
-		done <- t.UnixMicro()
-	}()
-	select {
-	case us := <-done:
-		return us, nil
-	case err := <-errc:
-		return 0, err
-	case <-ctx.Done():
-		if parent.Err() != nil {
-			return 0, parent.Err()
-		}
-		return 0, fmt.Errorf("no answer within %v: %w", timeout, ctx.Err())
+// redirectPause is how long bounded waits before sending again a call a
+// cluster refused: about the time a failover or slot migration step takes to
+// reach the client's view of the cluster, and small against the default 200
+// ms bound (up to 40 tries).
+const redirectPause = 5 * time.Millisecond
+
+// refusedByCluster reports whether err is a Redis error saying the call was
+// not run and may be sent again: a redirect the client did not follow, or a
+// cluster (or server) not ready for it.
+func refusedByCluster(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
 	}
+	for _, p := range []string{"MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN", "LOADING"} {
+		if strings.HasPrefix(rerr.Error(), p) {
+			return true
+		}
+	}
+	return false
 }
