@@ -45,15 +45,15 @@
 //
 // # Time
 //
-// By default every time is read from the caller's pacer.Clock (WithClock,
-// default pacer.SystemClock) and passed to the script, so the store agrees
-// with the transport's clock and tests can scale time. Hosts sharing a budget
-// must then have synchronised clocks: a host whose clock runs δ behind the
-// others sees their slots free δ late (harmless), and they see its slots free
-// δ early, so a server window may see slightly more than Limit requests. With
-// WithServerTime the script reads Redis's TIME instead and every absolute
-// time the caller passes (Outcome.At, learned resets) is converted through
-// an offset from the caller's clock, which makes host skew irrelevant.
+// By default the scripts read Redis's TIME, so that hosts whose clocks
+// disagree still share one exact budget: every absolute time the caller
+// passes (Outcome.At, learned resets) is handed over as an offset from the
+// caller's clock (WithClock, default pacer.SystemClock), and waits are slept
+// on that clock. With WithLocalTime the scripts use the caller's clock
+// instead, which tests with scaled clocks need; hosts must then have
+// synchronised clocks: a host whose clock runs δ behind the others sees
+// their slots free δ late (harmless), and they see its slots free δ early,
+// so a server window may see up to δ/Window × Limit requests too many.
 //
 // # Failures
 //

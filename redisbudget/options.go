@@ -48,6 +48,7 @@ func newConfig(opts []Option) config {
 		probe:       DefaultProbeInterval,
 		jitter:      DefaultJitter,
 		learning:    true,
+		serverTime:  true,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -63,7 +64,9 @@ func newConfig(opts []Option) config {
 func WithPrefix(p string) Option { return func(c *config) { c.prefix = p } }
 
 // WithClock sets the clock the store reads and waits on (default
-// pacer.SystemClock). Give it the transport's clock.
+// pacer.SystemClock). Give it the transport's clock. The scripts still read
+// Redis's TIME unless WithLocalTime is given too; a clock that does not run
+// at the wall's pace (a test's scaled or manual clock) needs WithLocalTime.
 func WithClock(k pacer.Clock) Option {
 	return func(c *config) {
 		if k != nil {
@@ -72,11 +75,20 @@ func WithClock(k pacer.Clock) Option {
 	}
 }
 
-// WithServerTime makes the script read the current time from Redis (TIME)
-// instead of the caller's clock, so hosts with skewed clocks still share one
-// exact budget. Times the caller passes (Outcome.At, learned resets) are
-// converted through their offset from the caller's clock. Waits are still
-// slept on the caller's clock.
+// WithLocalTime makes the scripts use the store's clock (WithClock) instead
+// of Redis's TIME, the default. Then hosts sharing a budget must keep their
+// clocks in sync: a host running δ behind the others lets a server window
+// see up to δ/Window × Limit more requests than Limit (its slots free δ
+// early for the others: measured +50% with δ = 500 ms on 20 per second).
+// Use it for clocks that do not follow the wall, such as tests' scaled
+// clocks.
+func WithLocalTime() Option { return func(c *config) { c.serverTime = false } }
+
+// WithServerTime makes the scripts read the current time from Redis (TIME),
+// which is the default; it undoes an earlier WithLocalTime. Hosts with
+// skewed clocks then share one exact budget: times the caller passes
+// (Outcome.At, learned resets) are converted through their offset from the
+// caller's clock. Waits are still slept on the caller's clock.
 func WithServerTime() Option { return func(c *config) { c.serverTime = true } }
 
 // WithTimeout bounds every Redis call, in wall-clock time (default 200ms).

@@ -35,12 +35,17 @@ type fleet struct {
 func newFleet(t *testing.T, r *redisServer, n, limit int, window time.Duration, opts ...Option) *fleet {
 	f := &fleet{tk: ticket("fleet", per(limit, window)), errs: map[string]int{}, stop: make(chan struct{})}
 	for range n {
-		c := r.client(t)
-		warm(t, c, 8)
-		f.stores = append(f.stores, New(c, opts...))
+		f.add(t, r, opts...)
 	}
 	t.Cleanup(f.halt)
 	return f
+}
+
+// add makes one more store on r, with its own warm client.
+func (f *fleet) add(t *testing.T, r *redisServer, opts ...Option) {
+	c := r.client(t)
+	warm(t, c, 8)
+	f.stores = append(f.stores, New(c, opts...))
 }
 
 // warm opens n connections in c's pool and leaves them idle, as a busy
@@ -99,7 +104,7 @@ func (f *fleet) work(s *Store) {
 		}
 		f.mu.Unlock()
 		time.Sleep(5 * time.Millisecond)
-		s.Observe(slot, pacer.Outcome{Sent: true, At: time.Now(), Status: 200})
+		s.Observe(slot, pacer.Outcome{Sent: true, At: s.cfg.clock.Now(), Status: 200})
 	}
 }
 

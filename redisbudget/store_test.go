@@ -293,7 +293,7 @@ func TestScriptReloadedAfterFlush(t *testing.T) {
 
 func TestServerTime(t *testing.T) {
 	e := newEnv(t)
-	s := New(e.rdb, WithServerTime(), WithJitter(0)) // the caller's clock is the system clock
+	s := New(e.rdb, WithJitter(0)) // Redis TIME is the default; the caller's clock is the system clock
 	tk := ticket("s", per(1, time.Minute))
 	slot := grant(t, s, tk)
 	at := time.Now()
