@@ -70,10 +70,19 @@
 //
 // A stall leaks no slot. A reserve call the store gave up on may still be
 // run by a stalled Redis when it wakes (it was written on an open
-// connection), so each call carries an expiry on Redis's TIME, 3/4 of the
-// timeout after it was sent (the offset between this host and Redis is
-// learned from every reply, see serverClock), and a script that runs later
-// takes nothing. Answers Observe could not send, and grants whose reply was
-// lost, are kept in the process and sent once Redis answers again (up to
+// connection), so each call carries an expiry on Redis's TIME, when the
+// store gives up on it (the offset between this host and Redis is learned
+// from every reply, see serverClock), and a script that runs later takes
+// nothing. Answers Observe could not send, and grants whose reply came too
+// late, are kept in the process and sent once Redis answers again (up to
 // maxPending of them). So one window after Redis resumes, the budget is whole.
+//
+// A Redis that loses its data (a restart without persistence, a failover to
+// a replica that had not caught up) forgets the requests its windows
+// counted. Each scope keeps an epoch in Redis; a store that granted in the
+// scope recently enough that the epoch must still exist, and finds it gone
+// or replaced, holds the scope in every process until one longest window
+// after the new epoch began (see reserveScript). Stores that never granted in
+// the scope cannot tell, so until one that did calls, they may grant up to
+// the limit on the fresh windows.
 package redisbudget

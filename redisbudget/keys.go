@@ -61,6 +61,7 @@ func (k keys) learned() string  { return k.base + "learned" }
 func (k keys) inFlight() string { return k.base + "inflight" }
 func (k keys) caps() string     { return k.base + "caps" }
 func (k keys) pace() string     { return k.base + "pace" }
+func (k keys) epoch() string    { return k.base + "epoch" }
 func (k keys) window(us int64) string {
 	return k.base + "w" + strconv.FormatInt(us, 10)
 }

@@ -215,16 +215,16 @@ func TestExpiredReserveTakesNothing(t *testing.T) {
 	s := e.store()
 	tk := ticket("s", per(5, time.Minute))
 	ws := windowsOf(tk.Budgets)
-	keys, args := s.reserveCall(tk, ws, "late", 1) // expired since 1970
+	keys, args := s.reserveCall(tk, ws, "late", 1, "") // expired since 1970
 	res, err := run(context.Background(), time.Second, e.rdb, reserveScript, keys, args)
 	require.NoError(t, err)
-	require.Len(t, res, 4)
+	require.Len(t, res, 5)
 	assert.Equal(t, []any{int64(0), int64(0), int64(whyExpired)}, res[:3])
 	assert.Empty(t, keysOfServer(t, e.rdb), "nothing written")
 
 	expiry, err := s.expiry(context.Background())
 	require.NoError(t, err)
-	keys, args = s.reserveCall(tk, ws, "in time", expiry)
+	keys, args = s.reserveCall(tk, ws, "in time", expiry, "")
 	res, err = run(context.Background(), time.Second, e.rdb, reserveScript, keys, args)
 	require.NoError(t, err)
 	assert.True(t, isGrant(res), "a script run within its expiry grants: %v", res)

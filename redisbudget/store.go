@@ -145,10 +145,11 @@ type verdict struct {
 // A call the store gives up on (its timeout passes, or ctx ends) may still
 // reach Redis later, when a stalled server wakes up; a grant made then would
 // count for Window + MaxInFlight with nobody to release it. So the script is
-// told when to refuse: expiry, a Redis TIME at most 3/4 of the timeout after
-// the call was sent (see expiry). A script that runs later takes nothing; one
-// that ran earlier and whose answer was lost leaves a grant that the store
-// releases once Redis answers again (see pending.go).
+// told when to refuse: expiry, a Redis TIME no later than the moment the
+// store gives up (see expiry). A script that runs later takes nothing. One
+// that ran earlier but whose answer came too late (or never) may have taken
+// a slot: the store keeps it and releases it once Redis answers again (see
+// pending.go), after the expiry, so that the release cannot overtake it.
 func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, error) {
 	if ok, last := s.health.usable(); !ok {
 		return verdict{}, &UnavailableError{Scope: t.Scope, Err: last}
@@ -165,7 +166,8 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 		return fail(err)
 	}
 	member := s.id + "." + strconv.FormatUint(s.seq.Add(1), 36)
-	keys, args := s.reserveCall(t, ws, member, expiry)
+	sc := s.lookup(t.Scope)
+	keys, args := s.reserveCall(t, ws, member, expiry, sc.expected(s.cfg.clock.Now(), s.epochLife(ws)))
 	sent := s.srv.local()
 	res, err := run(ctx, s.cfg.timeout, s.rdb, reserveScript, keys, args)
 	if err == nil {
@@ -178,6 +180,9 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 	}
 	srv, _ := res[3].(int64)
 	s.srv.sample(sent, s.srv.local(), srv)
+	if epoch, _ := res[4].(string); epoch != "" {
+		sc.seen(epoch, isGrant(res), s.cfg.clock.Now())
+	}
 	if ctx.Err() != nil {
 		if isGrant(res) {
 			s.forget(t.Scope, member, ws) // Redis answers: give the slot back now
@@ -187,7 +192,7 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 	wait, _ := res[1].(int64)
 	why, _ := res[2].(int64)
 	if !isGrant(res) && why == whyExpired {
-		return fail(fmt.Errorf("redis ran the call more than %v after it was sent", s.expiryAfter()))
+		return fail(fmt.Errorf("redis ran the call too late (%v after it was sent)", s.cfg.timeout))
 	}
 	s.health.succeed()
 	s.flushPending()
@@ -200,18 +205,18 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 }
 
 // expiryAfter is how long after a call is sent its script may still take a
-// slot, in microseconds of the local clock: 3/4 of the timeout minus the
-// uncertainty of the server time (at most timeout/8, see expiry), so between
-// timeout/2 and 3/4 of it. The store gives up at the full timeout, so a grant
-// made before the expiry has at least a quarter of the timeout to arrive.
-func (s *Store) expiryAfter() int64 { return ceilMicros(s.cfg.timeout) * 3 / 4 }
+// slot, in microseconds of the local clock: the timeout, when the store
+// gives up on the call.
+func (s *Store) expiryAfter() int64 { return ceilMicros(s.cfg.timeout) }
 
 // expiry is the Redis TIME (µs) after which a reserve script sent now must
 // take nothing: now + offset - uncertainty + expiryAfter. The offset between
-// this host and Redis is learned from the replies (see serverClock); an
-// estimate less certain than timeout/8 is refreshed by one TIME call first,
-// so that the refusal falls between timeout/2 and 3/4 of it after the send in
-// real time, whatever either wall clock says.
+// this host and Redis is learned from the replies (see serverClock) and is
+// wrong by at most its uncertainty, so in real time the refusal falls
+// between expiryAfter - 2·uncertainty and expiryAfter after the send,
+// whatever either wall clock says. An estimate less certain than timeout/8
+// is refreshed by one TIME call first: a call that Redis runs within 3/4 of
+// the timeout is never refused.
 func (s *Store) expiry(ctx context.Context) (int64, error) {
 	maxUnc := ceilMicros(s.cfg.timeout) / 8
 	now := s.srv.local()
@@ -231,17 +236,33 @@ func (s *Store) expiry(ctx context.Context) (int64, error) {
 	return now + off - unc + s.expiryAfter(), nil
 }
 
-func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string, expiry int64) ([]string, []any) {
+// epochLife is how long after this process's latest grant in a scope the
+// scope's epoch hash surely still exists in Redis: the hash lives the longest
+// window plus MaxInFlight (and a key slack) after every grant.
+func (s *Store) epochLife(ws []window) time.Duration {
+	return time.Duration(longest(ws))*time.Microsecond + s.cfg.maxInFlight
+}
+
+// longest is the longest window's length in µs, 0 without windows.
+func longest(ws []window) int64 {
+	if len(ws) == 0 {
+		return 0
+	}
+	return ws[len(ws)-1].us
+}
+
+func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string, expiry int64, expected string) ([]string, []any) {
 	k := keysOf(s.cfg.prefix, t.Scope)
 	var pace int64
 	if t.Pace {
 		pace = paceMicros(ws)
 	}
-	keys := make([]string, 0, 4+len(ws))
-	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.pace())
-	args := make([]any, 0, 9+2*len(ws))
+	keys := make([]string, 0, 5+len(ws))
+	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.pace(), k.epoch())
+	args := make([]any, 0, 12+2*len(ws))
 	args = append(args, s.stamp().arg(), member, ceilMicros(s.cfg.maxInFlight),
-		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning), ceilMicros(s.cfg.probe), expiry)
+		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning), ceilMicros(s.cfg.probe), expiry,
+		expected, member, longest(ws))
 	for _, w := range ws {
 		keys = append(keys, k.window(w.us))
 		args = append(args, w.limit, w.us)
@@ -257,11 +278,11 @@ func flag(b bool) string {
 }
 
 func isGrant(res []any) bool {
-	return len(res) == 4 && res[0] == int64(1)
+	return len(res) == 5 && res[0] == int64(1)
 }
 
 func checkReply(res []any) error {
-	if len(res) == 4 {
+	if len(res) == 5 {
 		return nil
 	}
 	return fmt.Errorf("redisbudget: unexpected script reply %v", res)

@@ -195,7 +195,7 @@ func TestKeysExpireAndHoldNoScopeText(t *testing.T) {
 
 	ctx := context.Background()
 	all := keysOfServer(t, e.rdb)
-	require.Len(t, all, 6, "learned, in-flight, caps, pace, two windows: %v", all)
+	require.Len(t, all, 7, "learned, in-flight, caps, pace, epoch, two windows: %v", all)
 	limit := 2*time.Hour + keySlack // the longest-lived content: the block
 	for _, k := range all {
 		assert.NotContains(t, k, "example")
