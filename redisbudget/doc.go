@@ -62,7 +62,7 @@
 // store either fails closed (the default: Reserve returns an
 // *UnavailableError matching ErrUnavailable) or, with FailOpen or
 // WithFallback, serves the ticket from an in-process store with the same
-// budgets. Slots remember which backend granted them, and Observe returns
+// budgets (with FailOpenShare, each process's share of them). Slots remember which backend granted them, and Observe returns
 // each to its own backend. After a failure Redis is not called again for
 // WithRetryInterval (default 1s of wall-clock time); then it is probed again
 // by the next call, so the store returns to Redis by itself once Redis is

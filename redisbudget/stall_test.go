@@ -143,8 +143,18 @@ func (f *fleet) between(from, to time.Time) int {
 
 // maxIn is the largest number of grants in any interval of length d.
 func (f *fleet) maxIn(d time.Duration) int {
+	return f.maxInRange(d, time.Time{}, time.Now().Add(time.Hour))
+}
+
+// maxInRange is maxIn counting only the grants in [from, to).
+func (f *fleet) maxInRange(d time.Duration, from, to time.Time) int {
 	f.mu.Lock()
-	gs := slices.Clone(f.grants)
+	var gs []time.Time
+	for _, g := range f.grants {
+		if !g.Before(from) && g.Before(to) {
+			gs = append(gs, g)
+		}
+	}
 	f.mu.Unlock()
 	slices.SortFunc(gs, func(a, b time.Time) int { return a.Compare(b) })
 	best, j := 0, 0

@@ -39,6 +39,7 @@ type Store struct {
 	health health
 	srv    *serverClock
 	later  pendingQueue
+	fleet  fleetCount
 
 	mu        sync.Mutex
 	scopes    map[string]*scope
@@ -89,6 +90,7 @@ func (s *Store) Reserve(ctx context.Context, t pacer.Ticket) (pacer.Slot, error)
 }
 
 func (s *Store) reserveFallback(ctx context.Context, t pacer.Ticket) (pacer.Slot, error) {
+	t.Budgets = shareOf(t.Budgets, s.fleetSize())
 	slot, err := s.cfg.fallback.Reserve(ctx, t)
 	if err != nil {
 		return pacer.Slot{}, err
@@ -196,6 +198,7 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 	}
 	s.health.succeed()
 	s.flushPending()
+	s.heartbeat()
 	if isGrant(res) {
 		done, _ := res[2].(int64)
 		slot := pacer.Slot{Scope: t.Scope, ID: redisSlotID(member, ws), Granted: s.cfg.clock.Now(), Mark: uint64(done)}
