@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ func startCluster(t *testing.T) *redisCluster {
 		bus, err := freePort() // the default, port+10000, may not exist
 		require.NoError(t, err)
 		n := startRedisWith(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "2000", "--cluster-port", strconv.Itoa(bus))
+			"--cluster-node-timeout", "15000", "--cluster-port", strconv.Itoa(bus))
 		c.nodes = append(c.nodes, n)
 		args = append(args, n.addr())
 	}
@@ -98,6 +99,74 @@ func TestCluster(t *testing.T) {
 	c := startCluster(t)
 	t.Run("usage", func(t *testing.T) { testClusterUsage(t, c) })
 	t.Run("redirect", func(t *testing.T) { testRedirectIsRefusal(t, c) })
+	t.Run("slot", func(t *testing.T) { testSlotMatchesRedis(t, c) })
+	t.Run("node stuck", func(t *testing.T) { testNodeStuck(t, c) })
+}
+
+// The store computes a scope's hash slot as Redis does.
+func testSlotMatchesRedis(t *testing.T, c *redisCluster) {
+	rdb := c.client(t)
+	for i := range 50 {
+		k := keysOf(DefaultPrefix, "scope-"+strconv.Itoa(i))
+		want, err := rdb.ClusterKeySlot(context.Background(), k.learned()).Result()
+		require.NoError(t, err)
+		require.EqualValues(t, want, k.slot(), "scope-%d", i)
+	}
+}
+
+// A stuck node (SIGSTOP) costs only the scopes whose slots it serves: they
+// fail closed within the bound, and then at once for the retry interval,
+// while scopes on the other nodes keep being served, and Usage reports them.
+//
+// Before, health was one per store: the first timeout failed every scope for
+// the retry interval.
+func testNodeStuck(t *testing.T, c *redisCluster) {
+	rdb := c.client(t)
+	ctx := context.Background()
+	s := New(rdb, WithTimeout(testTimeout), WithRetryInterval(time.Hour))
+	nodeOf := func(scope string) *redisServer {
+		m, err := rdb.MasterForKey(ctx, keysOf(DefaultPrefix, scope).learned())
+		require.NoError(t, err)
+		for _, n := range c.nodes {
+			if n.addr() == m.Options().Addr {
+				return n
+			}
+		}
+		t.Fatalf("no node serves %s", scope)
+		return nil
+	}
+	stuck := "stuck.example.com"
+	var fine string
+	for i := 0; fine == ""; i++ {
+		if name := "fine-" + strconv.Itoa(i); nodeOf(name) != nodeOf(stuck) {
+			fine = name
+		}
+	}
+	tk := func(scope string) pacer.Ticket { return ticket(scope, per(100, time.Minute)) }
+	reserve(t, s, tk(stuck))
+	reserve(t, s, tk(fine))
+
+	n := nodeOf(stuck)
+	require.NoError(t, n.cmd.Process.Signal(syscall.SIGSTOP))
+	defer func() { require.NoError(t, n.cmd.Process.Signal(syscall.SIGCONT)) }()
+	for _, what := range []string{"times out", "skipped"} {
+		start := time.Now()
+		_, err := s.Reserve(ctx, tk(stuck))
+		require.Less(t, time.Since(start), callBound, what)
+		require.ErrorIs(t, err, ErrUnavailable, what)
+	}
+	for range 3 {
+		start := time.Now()
+		reserve(t, s, tk(fine))
+		require.Less(t, time.Since(start), callBound)
+	}
+	start := time.Now()
+	u := s.Usage()
+	require.Less(t, time.Since(start), callBound, "Usage skips the stuck node")
+	require.Len(t, u, 2)
+	byScope := map[string]pacer.Usage{u[0].Scope: u[0], u[1].Scope: u[1]}
+	require.Equal(t, 4, byScope[fine].InWindow, "the scope on a healthy node is read")
+	require.Zero(t, byScope[stuck].InWindow, "the stuck one reports its queue only")
 }
 
 // On a cluster, Usage reads scopes that live on different nodes, every
@@ -131,8 +200,7 @@ func testClusterUsage(t *testing.T, c *redisCluster) {
 		s.Observe(slot, pacer.Outcome{})
 		time.Sleep(200 * time.Millisecond)
 	}
-	ok, _ := s.health.usable()
-	require.True(t, ok, "Redis not marked down")
+	require.False(t, s.health.anyDown(), "Redis not marked down")
 	t.Logf("Usage of %d scopes on %d nodes: slowest %v", len(scopes), len(c.nodes), took)
 }
 

@@ -82,7 +82,7 @@ func (s *Store) flushPending() {
 	for i, it := range due {
 		member, ws, _ := parseRedisSlotID(it.slot.ID)
 		if err := s.observe(it.slot, member, ws, it.o); err != nil {
-			s.health.fail(err, s.cfg.retry)
+			s.health.of(keysOf(s.cfg.prefix, it.slot.Scope)).fail(err, s.cfg.retry)
 			q.mu.Lock()
 			q.items = append(due[i:len(due):len(due)], q.items...)
 			q.mu.Unlock()

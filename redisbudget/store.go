@@ -36,7 +36,7 @@ type Store struct {
 	cfg    config
 	id     string // this Store's part of slot member names
 	seq    atomic.Uint64
-	health health
+	health healthSet
 	srv    *serverClock
 	later  pendingQueue
 	fleet  fleetCount
@@ -62,7 +62,9 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
+	_, cluster := rdb.(*redis.ClusterClient)
 	return &Store{
+		health: healthSet{perSlot: cluster},
 		rdb:    rdb,
 		cfg:    newConfig(opts),
 		id:     hex.EncodeToString(b[:]),
@@ -153,14 +155,15 @@ type verdict struct {
 // a slot: the store keeps it and releases it once Redis answers again (see
 // pending.go), after the expiry, so that the release cannot overtake it.
 func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, error) {
-	if ok, last := s.health.usable(); !ok {
+	health := s.health.of(keysOf(s.cfg.prefix, t.Scope))
+	if ok, last := health.usable(); !ok {
 		return verdict{}, &UnavailableError{Scope: t.Scope, Err: last}
 	}
 	fail := func(err error) (verdict, error) {
 		if ctx.Err() != nil {
 			return verdict{}, ctx.Err()
 		}
-		s.health.fail(err, s.cfg.retry)
+		health.fail(err, s.cfg.retry)
 		return verdict{}, &UnavailableError{Scope: t.Scope, Err: err}
 	}
 	expiry, err := s.expiry(ctx)
@@ -196,7 +199,7 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 	if !isGrant(res) && why == whyExpired {
 		return fail(fmt.Errorf("redis ran the call too late (%v after it was sent)", s.cfg.timeout))
 	}
-	s.health.succeed()
+	health.succeed()
 	s.flushPending()
 	s.heartbeat()
 	if isGrant(res) {
@@ -363,16 +366,17 @@ func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
 	if o.At.IsZero() {
 		o.At = s.cfg.clock.Now()
 	}
-	if ok, _ := s.health.usable(); !ok {
+	health := s.health.of(keysOf(s.cfg.prefix, slot.Scope))
+	if ok, _ := health.usable(); !ok {
 		s.defer1(slot, o, 0)
 		return
 	}
 	if err := s.observe(slot, member, ws, o); err != nil {
 		s.defer1(slot, o, 0)
-		s.health.fail(err, s.cfg.retry)
+		health.fail(err, s.cfg.retry)
 		return
 	}
-	s.health.succeed()
+	health.succeed()
 	s.flushPending()
 }
 

@@ -12,8 +12,9 @@ import (
 // Usage reports every scope this Store has reserved in: slots counted in the
 // shortest window and in flight across all processes, this process's queue,
 // and the last limit a response taught. While Redis is unavailable it
-// reports the fallback's usage when the fallback is a pacer.UsageReporter,
-// and this process's queues otherwise.
+// reports the fallback's usage when the fallback is a pacer.UsageReporter
+// (on a cluster: while any slot is believed down), and this process's queues
+// otherwise.
 //
 // It reads each scope with plain commands (ZCOUNT, ZCOUNT, HMGET) sent in one
 // pipeline bounded by the store's timeout: go-redis sends a Cluster client's
@@ -23,7 +24,7 @@ import (
 // Redis down for Reserve and Observe.
 func (s *Store) Usage() []pacer.Usage {
 	names, scs := s.snapshot()
-	if ok, _ := s.health.usable(); !ok {
+	if s.health.anyDown() {
 		if r, isReporter := s.cfg.fallback.(pacer.UsageReporter); isReporter {
 			return r.Usage()
 		}
@@ -32,10 +33,7 @@ func (s *Store) Usage() []pacer.Usage {
 	for i, name := range names {
 		out[i] = pacer.Usage{Scope: name, Queued: scs[i].queued()}
 	}
-	if len(names) == 0 {
-		return out
-	}
-	if ok, _ := s.health.usable(); !ok {
+	if len(names) == 0 || (!s.health.perSlot && s.health.anyDown()) {
 		return out
 	}
 	now, at, err := s.usageNow()
@@ -48,6 +46,9 @@ func (s *Store) Usage() []pacer.Usage {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, name := range names {
 				k := keysOf(s.cfg.prefix, name)
+				if ok, _ := s.health.of(k).usable(); !ok {
+					continue // a node down or stuck would hold up the whole read
+				}
 				if ws := scs[i].windows(); len(ws) > 0 {
 					reads[i].inWindow = p.ZCount(ctx, k.window(ws[0].us), min, "+inf")
 				}
