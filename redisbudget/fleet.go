@@ -2,7 +2,6 @@ package redisbudget
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
 
@@ -45,7 +44,7 @@ func (s *Store) fleetSize() int {
 // heartbeat, when FailOpenShare(0) is set and one is due, records this store
 // in the fleet key (a sorted set of store ids scored by Redis TIME), drops
 // the ids silent for heartbeatMissed intervals and counts the rest, in one
-// MULTI bounded by the store's timeout. It is a best effort: a failure is
+// script bounded by the store's timeout. It is a best effort: a failure is
 // not a sign that Redis is down (the call that just succeeded says it is
 // not), and the next call tries again.
 func (s *Store) heartbeat() {
@@ -62,27 +61,10 @@ func (s *Store) heartbeat() {
 	if !due {
 		return
 	}
-	local := s.srv.local()
-	off, _, ok := s.srv.offset(local)
-	if !ok {
-		return
-	}
-	srvNow := local + off
 	key := s.cfg.prefix + "fleet"
-	gone := srvNow - (heartbeatMissed * heartbeatEvery).Microseconds()
 	n, err := bounded(context.Background(), s.cfg.timeout, func(ctx context.Context) (int64, error) {
-		var card *redis.IntCmd
-		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.ZAdd(ctx, key, redis.Z{Score: float64(srvNow), Member: s.id})
-			p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(gone, 10))
-			card = p.ZCard(ctx, key)
-			p.PExpire(ctx, key, heartbeatMissed*heartbeatEvery+keySlack)
-			return nil
-		})
-		if err != nil {
-			return 0, err
-		}
-		return card.Val(), nil
+		return heartbeatScript.Run(ctx, s.rdb, []string{key}, s.id,
+			(heartbeatMissed * heartbeatEvery).Microseconds(), ms(heartbeatMissed*heartbeatEvery+keySlack)).Int64()
 	})
 	if err != nil {
 		return
@@ -91,6 +73,20 @@ func (s *Store) heartbeat() {
 	s.fleet.n = int(n)
 	s.fleet.mu.Unlock()
 }
+
+// heartbeatScript records ARGV[1] in the fleet set KEYS[1] at TIME, drops
+// the members older than ARGV[2] µs, keeps the set ARGV[3] ms and returns
+// how many remain.
+var heartbeatScript = redis.NewScript(prelude + `
+local now = servertime()
+redis.call('ZADD', KEYS[1], fmt(now), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. fmt(now - tonumber(ARGV[2])))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('ZCARD', KEYS[1])
+`)
+
+// ms is d in whole milliseconds, rounded up.
+func ms(d time.Duration) int64 { return int64((d + time.Millisecond - 1) / time.Millisecond) }
 
 // shareOf returns budgets with each limit divided by n (rounded down, at
 // least 1); the budgets themselves are not modified.

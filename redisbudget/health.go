@@ -39,51 +39,59 @@ func (h *health) succeed() {
 	}
 }
 
-// healthSet is a Store's memory of failures: one health for a single Redis,
-// and one per hash slot for a Cluster client, so that a node that is down or
-// stuck costs only the scopes whose slots it serves (each slot pays the
-// timeout once per retry interval) while the others go on. Slots are known
-// without asking the cluster (a scope's slot is the CRC16 of its hash tag),
-// so a failover that moves a slot needs nothing: the slot is tried again
-// after the retry interval, wherever it lives. At most 16384 entries
-// (one per slot). A healthSet is safe for concurrent use.
-type healthSet struct {
-	perSlot bool
-	one     health
-
-	mu    sync.Mutex
-	slots map[uint16]*health
+// node is what a Store knows of the Redis node serving some scopes: its
+// health and its clock.
+type node struct {
+	health health
+	clock  serverClock
 }
 
-// of returns the health that covers scope keys k.
-func (hs *healthSet) of(k keys) *health {
-	if !hs.perSlot {
-		return &hs.one
+// nodes is a Store's knowledge of Redis: one node for a single Redis, and
+// one per hash slot for a Cluster client, so that a node that is down or
+// stuck costs only the scopes whose slots it serves (each slot pays the
+// timeout once per retry interval) while the others go on, and each node's
+// TIME is estimated on its own. Slots are known without asking the cluster
+// (a scope's slot is the CRC16 of its hash tag), so a failover that moves a
+// slot needs nothing: the slot is tried again after the retry interval,
+// wherever it lives. At most 16384 entries (one per slot). A nodes is safe
+// for concurrent use.
+type nodes struct {
+	perSlot bool
+	one     node
+
+	mu    sync.Mutex
+	slots map[uint16]*node
+}
+
+// of returns the node that serves scope keys k.
+func (ns *nodes) of(k keys) *node {
+	if !ns.perSlot {
+		return &ns.one
 	}
 	slot := k.slot()
-	hs.mu.Lock()
-	defer hs.mu.Unlock()
-	h := hs.slots[slot]
-	if h == nil {
-		if hs.slots == nil {
-			hs.slots = make(map[uint16]*health)
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	n := ns.slots[slot]
+	if n == nil {
+		if ns.slots == nil {
+			ns.slots = make(map[uint16]*node)
 		}
-		h = &health{}
-		hs.slots[slot] = h
+		n = &node{}
+		ns.slots[slot] = n
 	}
-	return h
+	return n
 }
 
 // anyDown reports whether some part of Redis is believed down.
-func (hs *healthSet) anyDown() bool {
-	if !hs.perSlot {
-		ok, _ := hs.one.usable()
+func (ns *nodes) anyDown() bool {
+	if !ns.perSlot {
+		ok, _ := ns.one.health.usable()
 		return !ok
 	}
-	hs.mu.Lock()
-	defer hs.mu.Unlock()
-	for _, h := range hs.slots {
-		if ok, _ := h.usable(); !ok {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for _, n := range ns.slots {
+		if ok, _ := n.health.usable(); !ok {
 			return true
 		}
 	}

@@ -32,7 +32,7 @@ type pendingQueue struct {
 type pendingItem struct {
 	slot  pacer.Slot
 	o     pacer.Outcome
-	after int64 // local µs (serverClock.local) before which it must not be sent
+	after int64 // local µs (localMicros) before which it must not be sent
 }
 
 // defer1 keeps slot's outcome o for a later flush, not before local time
@@ -66,7 +66,7 @@ func (s *Store) flushPending() {
 		return
 	}
 	defer q.flushing.Store(false)
-	now := s.srv.local()
+	now := localMicros()
 	q.mu.Lock()
 	var due []pendingItem
 	kept := q.items[:0]
@@ -82,7 +82,7 @@ func (s *Store) flushPending() {
 	for i, it := range due {
 		member, ws, _ := parseRedisSlotID(it.slot.ID)
 		if err := s.observe(it.slot, member, ws, it.o); err != nil {
-			s.health.of(keysOf(s.cfg.prefix, it.slot.Scope)).fail(err, s.cfg.retry)
+			s.nodes.of(keysOf(s.cfg.prefix, it.slot.Scope)).health.fail(err, s.cfg.retry)
 			q.mu.Lock()
 			q.items = append(due[i:len(due):len(due)], q.items...)
 			q.mu.Unlock()

@@ -244,11 +244,15 @@ func run(parent context.Context, timeout time.Duration, rdb redis.Scripter, scri
 	})
 }
 
-// serverTime reads Redis's TIME in microseconds, bounded like run.
-func serverTime(parent context.Context, timeout time.Duration, rdb redis.Cmdable) (int64, error) {
+// timeScript returns the TIME of the node serving KEYS[1] (which it does
+// not touch: the key only routes the call on a cluster).
+var timeScript = redis.NewScript(prelude + `return servertime()`)
+
+// serverTime reads, in microseconds, the TIME of the node serving key,
+// bounded like run.
+func serverTime(parent context.Context, timeout time.Duration, rdb redis.Scripter, key string) (int64, error) {
 	return bounded(parent, timeout, func(ctx context.Context) (int64, error) {
-		t, err := rdb.Time(ctx).Result()
-		return t.UnixMicro(), err
+		return timeScript.Run(ctx, rdb, []string{key}).Int64()
 	})
 }
 

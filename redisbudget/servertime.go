@@ -19,24 +19,24 @@ const driftPPM = 1000
 // answered at r ran at a server time T somewhere in [s, r] on the local
 // clock, so offset = T - (s+r)/2 is wrong by at most (r-s)/2, the sample's
 // uncertainty. The store keeps the sample whose uncertainty, plus driftPPM
-// of its age, is smallest. A serverClock is safe for concurrent use.
+// of its age, is smallest. On a cluster each node has its own clock, so the
+// store keeps one serverClock per hash slot (see nodes). The zero value has
+// no sample. A serverClock is safe for concurrent use.
 type serverClock struct {
-	base time.Time // local origin, with its monotonic reading
-
-	mu  sync.Mutex
-	off int64 // server µs minus local µs
-	unc int64 // uncertainty of off, µs; -1 before the first sample
-	at  int64 // local µs of the sample
+	mu   sync.Mutex
+	off  int64 // server µs minus local µs
+	unc  int64 // uncertainty of off, µs
+	at   int64 // local µs of the sample
+	have bool  // a sample was taken
 }
 
-func newServerClock() *serverClock {
-	return &serverClock{base: time.Now(), unc: -1}
-}
+// localBase is the origin of localMicros, with its monotonic reading.
+var localBase = time.Now()
 
-// local is the local monotonic clock in microseconds (on the scale of Unix
-// time, but immune to steps of the wall clock).
-func (c *serverClock) local() int64 {
-	return c.base.UnixMicro() + time.Since(c.base).Microseconds()
+// localMicros is this host's monotonic clock in microseconds (on the scale
+// of Unix time, but immune to steps of the wall clock).
+func localMicros() int64 {
+	return localBase.UnixMicro() + time.Since(localBase).Microseconds()
 }
 
 // sample records that a call sent at local sent and answered at local recv
@@ -48,10 +48,10 @@ func (c *serverClock) sample(sent, recv, server int64) {
 	unc := (recv - sent + 1) / 2
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.unc >= 0 && unc > c.uncertaintyAt(recv) {
+	if c.have && unc > c.uncertaintyAt(recv) {
 		return
 	}
-	c.off, c.unc, c.at = server-(sent+recv)/2, unc, recv
+	c.off, c.unc, c.at, c.have = server-(sent+recv)/2, unc, recv, true
 }
 
 // uncertaintyAt is the current sample's uncertainty at local time now,
@@ -65,7 +65,7 @@ func (c *serverClock) uncertaintyAt(now int64) int64 {
 func (c *serverClock) offset(now int64) (off, unc int64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.unc < 0 {
+	if !c.have {
 		return 0, 0, false
 	}
 	return c.off, c.uncertaintyAt(now), true

@@ -232,7 +232,8 @@ func TestExpiredReserveTakesNothing(t *testing.T) {
 	assert.Equal(t, []any{int64(0), int64(0), int64(whyExpired)}, res[:3])
 	assert.Empty(t, keysOfServer(t, e.rdb), "nothing written")
 
-	expiry, err := s.expiry(context.Background())
+	k := keysOf(DefaultPrefix, tk.Scope)
+	expiry, err := s.expiry(context.Background(), s.nodes.of(k), k)
 	require.NoError(t, err)
 	keys, args = s.reserveCall(tk, ws, "in time", expiry, "")
 	res, err = run(context.Background(), time.Second, e.rdb, reserveScript, keys, args)

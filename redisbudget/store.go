@@ -32,14 +32,13 @@ const newWindowTolerance = time.Second
 // documentation for the model. Build it with New; the zero value is not
 // usable. A Store is safe for concurrent use by multiple goroutines.
 type Store struct {
-	rdb    redis.UniversalClient
-	cfg    config
-	id     string // this Store's part of slot member names
-	seq    atomic.Uint64
-	health healthSet
-	srv    *serverClock
-	later  pendingQueue
-	fleet  fleetCount
+	rdb   redis.UniversalClient
+	cfg   config
+	id    string // this Store's part of slot member names
+	seq   atomic.Uint64
+	nodes nodes
+	later pendingQueue
+	fleet fleetCount
 
 	mu        sync.Mutex
 	scopes    map[string]*scope
@@ -64,11 +63,10 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	_, _ = rand.Read(b[:])
 	_, cluster := rdb.(*redis.ClusterClient)
 	return &Store{
-		health: healthSet{perSlot: cluster},
+		nodes:  nodes{perSlot: cluster},
 		rdb:    rdb,
 		cfg:    newConfig(opts),
 		id:     hex.EncodeToString(b[:]),
-		srv:    newServerClock(),
 		scopes: make(map[string]*scope),
 	}
 }
@@ -155,7 +153,9 @@ type verdict struct {
 // a slot: the store keeps it and releases it once Redis answers again (see
 // pending.go), after the expiry, so that the release cannot overtake it.
 func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, error) {
-	health := s.health.of(keysOf(s.cfg.prefix, t.Scope))
+	k := keysOf(s.cfg.prefix, t.Scope)
+	nd := s.nodes.of(k)
+	health := &nd.health
 	if ok, last := health.usable(); !ok {
 		return verdict{}, &UnavailableError{Scope: t.Scope, Err: last}
 	}
@@ -166,14 +166,14 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 		health.fail(err, s.cfg.retry)
 		return verdict{}, &UnavailableError{Scope: t.Scope, Err: err}
 	}
-	expiry, err := s.expiry(ctx)
+	expiry, err := s.expiry(ctx, nd, k)
 	if err != nil {
 		return fail(err)
 	}
 	member := s.id + "." + strconv.FormatUint(s.seq.Add(1), 36)
 	sc := s.lookup(t.Scope)
 	keys, args := s.reserveCall(t, ws, member, expiry, sc.expected(s.cfg.clock.Now(), s.epochLife(ws)))
-	sent := s.srv.local()
+	sent := localMicros()
 	res, err := run(ctx, s.cfg.timeout, s.rdb, reserveScript, keys, args)
 	if err == nil {
 		err = checkReply(res)
@@ -184,7 +184,7 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 		return fail(err)
 	}
 	srv, _ := res[3].(int64)
-	s.srv.sample(sent, s.srv.local(), srv)
+	nd.clock.sample(sent, localMicros(), srv)
 	if epoch, _ := res[4].(string); epoch != "" {
 		sc.seen(epoch, isGrant(res), s.cfg.clock.Now())
 	}
@@ -223,23 +223,37 @@ func (s *Store) expiryAfter() int64 { return ceilMicros(s.cfg.timeout) }
 // whatever either wall clock says. An estimate less certain than timeout/8
 // is refreshed by one TIME call first: a call that Redis runs within 3/4 of
 // the timeout is never refused.
-func (s *Store) expiry(ctx context.Context) (int64, error) {
+func (s *Store) expiry(ctx context.Context, nd *node, k keys) (int64, error) {
 	maxUnc := ceilMicros(s.cfg.timeout) / 8
-	now := s.srv.local()
-	off, unc, ok := s.srv.offset(now)
-	if !ok || unc > maxUnc {
-		sent := now
-		srv, err := serverTime(ctx, s.cfg.timeout, s.rdb)
+	if err := s.syncClock(ctx, nd, k, maxUnc); err != nil {
+		return 0, err
+	}
+	now := localMicros()
+	off, unc, _ := nd.clock.offset(now)
+	return now + off - unc + s.expiryAfter(), nil
+}
+
+// syncClock makes sure nd's clock has a sample no less certain than maxUnc
+// µs, reading the TIME of the node serving k when it has not: up to three
+// reads, within one timeout (a cold connection's first round trip is slow).
+func (s *Store) syncClock(ctx context.Context, nd *node, k keys, maxUnc int64) error {
+	if _, unc, ok := nd.clock.offset(localMicros()); ok && unc <= maxUnc {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	defer cancel()
+	for range 3 {
+		sent := localMicros()
+		srv, err := serverTime(ctx, s.cfg.timeout, s.rdb, k.learned())
 		if err != nil {
-			return 0, err
+			return err
 		}
-		s.srv.sample(sent, s.srv.local(), srv)
-		now = s.srv.local()
-		if off, unc, ok = s.srv.offset(now); !ok || unc > maxUnc {
-			return 0, fmt.Errorf("redis round trip over %v (a quarter of the timeout)", s.cfg.timeout/4)
+		nd.clock.sample(sent, localMicros(), srv)
+		if _, unc, ok := nd.clock.offset(localMicros()); ok && unc <= maxUnc {
+			return nil
 		}
 	}
-	return now + off - unc + s.expiryAfter(), nil
+	return fmt.Errorf("redis round trip over %v (a quarter of the timeout)", s.cfg.timeout/4)
 }
 
 // epochLife is how long after this process's latest grant in a scope the
@@ -366,7 +380,7 @@ func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
 	if o.At.IsZero() {
 		o.At = s.cfg.clock.Now()
 	}
-	health := s.health.of(keysOf(s.cfg.prefix, slot.Scope))
+	health := &s.nodes.of(keysOf(s.cfg.prefix, slot.Scope)).health
 	if ok, _ := health.usable(); !ok {
 		s.defer1(slot, o, 0)
 		return

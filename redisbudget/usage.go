@@ -24,7 +24,7 @@ import (
 // Redis down for Reserve and Observe.
 func (s *Store) Usage() []pacer.Usage {
 	names, scs := s.snapshot()
-	if s.health.anyDown() {
+	if s.nodes.anyDown() {
 		if r, isReporter := s.cfg.fallback.(pacer.UsageReporter); isReporter {
 			return r.Usage()
 		}
@@ -33,22 +33,22 @@ func (s *Store) Usage() []pacer.Usage {
 	for i, name := range names {
 		out[i] = pacer.Usage{Scope: name, Queued: scs[i].queued()}
 	}
-	if len(names) == 0 || (!s.health.perSlot && s.health.anyDown()) {
+	if len(names) == 0 {
 		return out
 	}
-	now, at, err := s.usageNow()
-	if err != nil {
-		return out
-	}
-	min := "(" + strconv.FormatInt(now, 10)
+	at := s.cfg.clock.Now()
+	nows := make([]int64, len(names))
 	reads, _ := bounded(context.Background(), s.cfg.timeout, func(ctx context.Context) ([]scopeRead, error) {
 		reads := make([]scopeRead, len(names))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, name := range names {
 				k := keysOf(s.cfg.prefix, name)
-				if ok, _ := s.health.of(k).usable(); !ok {
-					continue // a node down or stuck would hold up the whole read
+				now, ok := s.usageNow(k, at)
+				if !ok {
+					continue
 				}
+				nows[i] = now
+				min := "(" + strconv.FormatInt(now, 10)
 				if ws := scs[i].windows(); len(ws) > 0 {
 					reads[i].inWindow = p.ZCount(ctx, k.window(ws[0].us), min, "+inf")
 				}
@@ -63,30 +63,27 @@ func (s *Store) Usage() []pacer.Usage {
 		return reads, err
 	})
 	for i := range reads {
-		reads[i].fill(&out[i], now, at)
+		reads[i].fill(&out[i], nows[i], at)
 	}
 	return out
 }
 
-// usageNow is "now" on the scripts' clock in microseconds (Redis TIME, as
-// estimated from this host's clock, or the store's clock with
-// WithLocalTime), and the same instant on the store's clock.
-func (s *Store) usageNow() (int64, time.Time, error) {
-	at := s.cfg.clock.Now()
+// usageNow is "now" on the scripts' clock for scope keys k, in µs: the TIME
+// of the node serving k as estimated from this host's clock, or at (the
+// store's clock) with WithLocalTime. ok is false when the scope is not to
+// be read: its node is believed down (a node down or stuck would hold up
+// the whole read), or its TIME has never been sampled.
+func (s *Store) usageNow(k keys, at time.Time) (now int64, ok bool) {
+	nd := s.nodes.of(k)
+	if up, _ := nd.health.usable(); !up {
+		return 0, false
+	}
 	if !s.cfg.serverTime {
-		return at.UnixMicro(), at, nil
+		return at.UnixMicro(), true
 	}
-	local := s.srv.local()
-	off, _, ok := s.srv.offset(local)
-	if !ok {
-		srv, err := serverTime(context.Background(), s.cfg.timeout, s.rdb)
-		if err != nil {
-			return 0, at, err
-		}
-		s.srv.sample(local, s.srv.local(), srv)
-		return srv, at, nil
-	}
-	return local + off, at, nil
+	local := localMicros()
+	off, _, ok := nd.clock.offset(local)
+	return local + off, ok
 }
 
 // scopeRead is the pipelined read of one scope; a nil command was not sent.
