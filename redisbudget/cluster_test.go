@@ -36,10 +36,8 @@ func startCluster(t *testing.T) *redisCluster {
 	c := &redisCluster{}
 	args := []string{"--cluster", "create"}
 	for range 3 {
-		bus, err := freePort() // the default, port+10000, may not exist
-		require.NoError(t, err)
 		n := startRedisWith(t, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "15000", "--cluster-port", strconv.Itoa(bus))
+			"--cluster-node-timeout", "15000")
 		c.nodes = append(c.nodes, n)
 		args = append(args, n.addr())
 	}
