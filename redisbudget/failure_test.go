@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -254,4 +255,16 @@ func TestUnavailableErrorUnwrap(t *testing.T) {
 	require.ErrorIs(t, refused, syscall.ECONNREFUSED, "a network cause stays reachable")
 	var op *net.OpError
 	require.ErrorAs(t, refused, &op)
+}
+
+// A call refused at dial time ran nothing and leaves nothing to release;
+// any other failure may have run. (go-redis may retry a refused dial until
+// the bound passes: then the store cannot tell, and releases the slot later
+// to be safe.)
+func TestMayHaveRun(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	assert.False(t, mayHaveRun(fmt.Errorf("wrapped: %w", refused)))
+	assert.True(t, mayHaveRun(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}))
+	assert.True(t, mayHaveRun(fmt.Errorf("no answer within 1s: %w", context.DeadlineExceeded)))
+	assert.True(t, mayHaveRun(io.ErrUnexpectedEOF))
 }

@@ -40,7 +40,7 @@ func (h *health) succeed() {
 }
 
 // node is what a Store knows of the Redis node serving some scopes: its
-// health and its clock.
+// health and its clock. A node is safe for concurrent use.
 type node struct {
 	health health
 	clock  serverClock

@@ -25,7 +25,6 @@ const flushBatch = 64
 type pendingQueue struct {
 	mu       sync.Mutex
 	items    []pendingItem
-	dropped  int
 	flushing atomic.Bool
 }
 
@@ -45,7 +44,6 @@ func (s *Store) defer1(slot pacer.Slot, o pacer.Outcome, after int64) {
 	defer q.mu.Unlock()
 	if len(q.items) >= maxPending {
 		q.items = q.items[1:]
-		q.dropped++
 	}
 	q.items = append(q.items, pendingItem{slot: slot, o: o, after: after})
 }

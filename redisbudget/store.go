@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -179,8 +180,9 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 		err = checkReply(res)
 	}
 	if err != nil {
-		// The script may yet run (until expiry) or have run unanswered.
-		s.defer1(pacer.Slot{Scope: t.Scope, ID: redisSlotID(member, ws)}, pacer.Outcome{}, sent+s.expiryAfter())
+		if mayHaveRun(err) { // until expiry, or already, unanswered
+			s.defer1(pacer.Slot{Scope: t.Scope, ID: redisSlotID(member, ws)}, pacer.Outcome{}, sent+s.expiryAfter())
+		}
 		return fail(err)
 	}
 	srv, _ := res[3].(int64)
@@ -208,6 +210,17 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 		return verdict{granted: true, slot: slot}, nil
 	}
 	return verdict{wait: time.Duration(wait) * time.Microsecond, why: why}, nil
+}
+
+// mayHaveRun reports whether a call that failed with err may have run in
+// Redis: anything but a refused dial (nothing was sent) or a cluster's
+// refusal (Redis ran nothing).
+func mayHaveRun(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return !refusedByCluster(err)
 }
 
 // expiryAfter is how long after a call is sent its script may still take a
