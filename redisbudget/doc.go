@@ -62,11 +62,17 @@
 // store either fails closed (the default: Reserve returns an
 // *UnavailableError matching ErrUnavailable) or, with FailOpen or
 // WithFallback, serves the ticket from an in-process store with the same
-// budgets (with FailOpenShare, each process's share of them). Slots remember which backend granted them, and Observe returns
-// each to its own backend. After a failure Redis is not called again for
-// WithRetryInterval (default 1s of wall-clock time); then it is probed again
-// by the next call, so the store returns to Redis by itself once Redis is
-// back (go-redis reconnects).
+// budgets (with FailOpenShare, each process's share of them). Slots remember
+// which backend granted them, and Observe returns each to its own backend.
+// After a failure Redis is not called again for WithRetryInterval (default
+// 1s of wall-clock time); then it is probed again by the next call, so the
+// store returns to Redis by itself once Redis is back (go-redis
+// reconnects). With a Cluster client this is kept per hash slot, so a node
+// that is down or stuck fails only the scopes it serves. Calls a cluster
+// refuses without running them (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING)
+// are sent again, 5 ms apart, within the bound. Usage reads each scope with
+// plain pipelined commands (one round trip per node, never a cross-slot
+// call) and never marks Redis down.
 //
 // A stall leaks no slot. A reserve call the store gave up on may still be
 // run by a stalled Redis when it wakes (it was written on an open
