@@ -37,7 +37,6 @@ func (s *Store) Usage() []pacer.Usage {
 		return out
 	}
 	at := s.cfg.clock.Now()
-	nows := make([]int64, len(names))
 	reads, _ := bounded(context.Background(), s.cfg.timeout, func(ctx context.Context) ([]scopeRead, error) {
 		reads := make([]scopeRead, len(names))
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -47,7 +46,7 @@ func (s *Store) Usage() []pacer.Usage {
 				if !ok {
 					continue
 				}
-				nows[i] = now
+				reads[i].now = now
 				min := "(" + strconv.FormatInt(now, 10)
 				if ws := scs[i].windows(); len(ws) > 0 {
 					reads[i].inWindow = p.ZCount(ctx, k.window(ws[0].us), min, "+inf")
@@ -63,7 +62,7 @@ func (s *Store) Usage() []pacer.Usage {
 		return reads, err
 	})
 	for i := range reads {
-		reads[i].fill(&out[i], nows[i], at)
+		reads[i].fill(&out[i], at)
 	}
 	return out
 }
@@ -88,13 +87,14 @@ func (s *Store) usageNow(k keys, at time.Time) (now int64, ok bool) {
 
 // scopeRead is the pipelined read of one scope; a nil command was not sent.
 type scopeRead struct {
+	now                int64 // the scripts' clock in µs, when the read was made
 	inWindow, inFlight *redis.IntCmd
 	learned            *redis.SliceCmd
 }
 
-// fill sets u from the read, if every part of it succeeded. now is the
-// scripts' clock in µs, at the same instant on the store's clock.
-func (r scopeRead) fill(u *pacer.Usage, now int64, at time.Time) {
+// fill sets u from the read, if every part of it succeeded. at is r.now on
+// the store's clock.
+func (r scopeRead) fill(u *pacer.Usage, at time.Time) {
 	if r.inFlight == nil || r.inFlight.Err() != nil || r.learned.Err() != nil ||
 		(r.inWindow != nil && r.inWindow.Err() != nil) {
 		return
@@ -120,6 +120,6 @@ func (r scopeRead) fill(u *pacer.Usage, now int64, at time.Time) {
 	win, _ := num(3)
 	u.Learned = pacer.RateLimit{Limit: int(limit), Remaining: int(remaining), Window: time.Duration(win) * time.Microsecond}
 	if reset, ok := num(2); ok {
-		u.Learned.Reset = at.Add(time.Duration(reset-now) * time.Microsecond)
+		u.Learned.Reset = at.Add(time.Duration(reset-r.now) * time.Microsecond)
 	}
 }
