@@ -240,3 +240,32 @@ func TestExpiredReserveTakesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, isGrant(res), "a script run within its expiry grants: %v", res)
 }
+
+// An answer Observe could not send (Redis stuck) is kept and sent after the
+// next call Redis answers: the slot then counts until Window after the
+// answer, as if Observe had reached Redis, instead of Window + MaxInFlight
+// after the grant.
+func TestObserveKeptWhileRedisStuck(t *testing.T) {
+	e := newEnv(t)
+	s := e.store(WithTimeout(testTimeout), WithRetryInterval(time.Millisecond))
+	tk := ticket("s", per(2, time.Minute))
+	slot := reserve(t, s, tk)
+	member, _, ok := parseRedisSlotID(slot.ID)
+	require.True(t, ok)
+
+	require.NoError(t, e.redis.cmd.Process.Signal(syscall.SIGSTOP))
+	start := time.Now()
+	s.Observe(slot, answered(t0))
+	assert.Less(t, time.Since(start), callBound)
+	require.Equal(t, 1, s.pendingLen(), "the answer is kept")
+	require.NoError(t, e.redis.cmd.Process.Signal(syscall.SIGCONT))
+
+	time.Sleep(2 * time.Millisecond) // past the retry interval
+	s.Observe(reserve(t, s, tk), unsent)
+	require.Zero(t, s.pendingLen(), "sent once Redis answered")
+	ctx := context.Background()
+	k := keysOf(DefaultPrefix, "s")
+	assert.Zero(t, e.rdb.ZCard(ctx, k.inFlight()).Val(), "nothing in flight")
+	score := e.rdb.ZScore(ctx, k.window(ceilMicros(time.Minute)), member).Val()
+	assert.Equal(t, float64(t0.Add(time.Minute).UnixMicro()), score, "held until a minute after the answer")
+}
