@@ -45,15 +45,15 @@
 //
 // # Time
 //
-// By default every time is read from the caller's pacer.Clock (WithClock,
-// default pacer.SystemClock) and passed to the script, so the store agrees
-// with the transport's clock and tests can scale time. Hosts sharing a budget
-// must then have synchronised clocks: a host whose clock runs δ behind the
-// others sees their slots free δ late (harmless), and they see its slots free
-// δ early, so a server window may see slightly more than Limit requests. With
-// WithServerTime the script reads Redis's TIME instead and every absolute
-// time the caller passes (Outcome.At, learned resets) is converted through
-// an offset from the caller's clock, which makes host skew irrelevant.
+// By default the scripts read Redis's TIME, so that hosts whose clocks
+// disagree still share one exact budget: every absolute time the caller
+// passes (Outcome.At, learned resets) is handed over as an offset from the
+// caller's clock (WithClock, default pacer.SystemClock), and waits are slept
+// on that clock. With WithLocalTime the scripts use the caller's clock
+// instead, which tests with scaled clocks need; hosts must then have
+// synchronised clocks: a host whose clock runs δ behind the others sees
+// their slots free δ late (harmless), and they see its slots free δ early,
+// so a server window may see up to δ/Window × Limit requests too many.
 //
 // # Failures
 //
@@ -62,9 +62,33 @@
 // store either fails closed (the default: Reserve returns an
 // *UnavailableError matching ErrUnavailable) or, with FailOpen or
 // WithFallback, serves the ticket from an in-process store with the same
-// budgets. Slots remember which backend granted them, and Observe returns
-// each to its own backend. After a failure Redis is not called again for
-// WithRetryInterval (default 1s of wall-clock time); then it is probed again
-// by the next call, so the store returns to Redis by itself once Redis is
-// back (go-redis reconnects).
+// budgets (with FailOpenShare, each process's share of them). Slots remember
+// which backend granted them, and Observe returns each to its own backend.
+// After a failure Redis is not called again for WithRetryInterval (default
+// 1s of wall-clock time); then it is probed again by the next call, so the
+// store returns to Redis by itself once Redis is back (go-redis
+// reconnects). With a Cluster client this is kept per hash slot, so a node
+// that is down or stuck fails only the scopes it serves. Calls a cluster
+// refuses without running them (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING)
+// are sent again, 5 ms apart, within the bound. Usage reads each scope with
+// plain pipelined commands (one round trip per node, never a cross-slot
+// call) and never marks Redis down.
+//
+// A stall leaks no slot. A reserve call the store gave up on may still be
+// run by a stalled Redis when it wakes (it was written on an open
+// connection), so each call carries an expiry on Redis's TIME, when the
+// store gives up on it (the offset between this host and Redis is learned
+// from every reply, see serverClock), and a script that runs later takes
+// nothing. Answers Observe could not send, and grants whose reply came too
+// late, are kept in the process and sent once Redis answers again (up to
+// maxPending of them). So one window after Redis resumes, the budget is whole.
+//
+// A Redis that loses its data (a restart without persistence, a failover to
+// a replica that had not caught up) forgets the requests its windows
+// counted. Each scope keeps an epoch in Redis; a store that granted in the
+// scope recently enough that the epoch must still exist, and finds it gone
+// or replaced, holds the scope in every process until one longest window
+// after the new epoch began (see reserveScript). Stores that never granted in
+// the scope cannot tell, so until one that did calls, they may grant up to
+// the limit on the fresh windows.
 package redisbudget

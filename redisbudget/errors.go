@@ -1,6 +1,7 @@
 package redisbudget
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -12,7 +13,11 @@ var ErrUnavailable = errors.New("redisbudget: redis unavailable")
 
 // UnavailableError reports a reservation refused because Redis could not be
 // used. It matches errors.Is(err, ErrUnavailable) and unwraps to the
-// underlying Redis or timeout error.
+// underlying Redis or network error, except a context error: a store that
+// cannot answer is a failure class of its own, so an UnavailableError never
+// matches context.DeadlineExceeded or context.Canceled (the caller's own
+// deadline is reported as ctx.Err(), not as an UnavailableError). The cause
+// stays in Err and in the message.
 type UnavailableError struct {
 	// Scope is the budget scope of the refused request.
 	Scope string
@@ -32,5 +37,11 @@ func (e *UnavailableError) Error() string {
 // Is reports whether target is ErrUnavailable.
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
 
-// Unwrap returns the underlying cause.
-func (e *UnavailableError) Unwrap() error { return e.Err }
+// Unwrap returns the underlying cause, or nil when the cause is a context
+// error (the store's own per-call bound running out).
+func (e *UnavailableError) Unwrap() error {
+	if errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, context.Canceled) {
+		return nil
+	}
+	return e.Err
+}

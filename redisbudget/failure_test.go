@@ -3,7 +3,9 @@ package redisbudget
 import (
 	"context"
 	"errors"
-
+	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"syscall"
@@ -102,6 +104,11 @@ func TestStuckRedisNeverHangs(t *testing.T) {
 		_, err := s.Reserve(context.Background(), tk)
 		assert.Less(t, time.Since(start), callBound)
 		require.ErrorIs(t, err, ErrUnavailable)
+		// A store that cannot answer is its own failure class: not the
+		// caller's deadline, although the cause (the store's own bound
+		// running out) stays in the message.
+		require.NotErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "no answer within")
 		time.Sleep(2 * time.Millisecond) // past the retry interval: ask Redis again
 	}
 	require.NoError(t, r.cmd.Process.Signal(syscall.SIGCONT))
@@ -165,7 +172,9 @@ type load struct {
 
 func startLoad(t *testing.T, s *Store, workers int) *load {
 	l := &load{done: make(chan struct{})}
-	tk := ticket("load", per(100000, time.Second))
+	// A short window: after a restart the store holds the scope for one
+	// window (Redis lost its slots), which must stay within callBound.
+	tk := ticket("load", per(100000, 100*time.Millisecond))
 	for range workers {
 		l.wg.Go(func() {
 			for i := 0; i < 100000; i++ {
@@ -226,4 +235,36 @@ func (l *load) waitFor(t *testing.T, what string, ok func(counts) bool) {
 func (l *load) stop() {
 	l.once.Do(func() { close(l.done) })
 	l.wg.Wait()
+}
+
+// An UnavailableError unwraps to a Redis or network cause, never to a
+// context error, which stays in its message only.
+func TestUnavailableErrorUnwrap(t *testing.T) {
+	timeout := &UnavailableError{Scope: "s", Err: fmt.Errorf("no answer within 200ms: %w", context.DeadlineExceeded)}
+	require.ErrorIs(t, timeout, ErrUnavailable)
+	require.NotErrorIs(t, timeout, context.DeadlineExceeded)
+	require.NotErrorIs(t, &UnavailableError{Err: context.Canceled}, context.Canceled)
+	assert.Contains(t, timeout.Error(), context.DeadlineExceeded.Error())
+
+	var ue *UnavailableError
+	require.ErrorAs(t, fmt.Errorf("wrapped: %w", timeout), &ue)
+	assert.Equal(t, "s", ue.Scope)
+
+	netErr := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	refused := &UnavailableError{Scope: "s", Err: netErr}
+	require.ErrorIs(t, refused, syscall.ECONNREFUSED, "a network cause stays reachable")
+	var op *net.OpError
+	require.ErrorAs(t, refused, &op)
+}
+
+// A call refused at dial time ran nothing and leaves nothing to release;
+// any other failure may have run. (go-redis may retry a refused dial until
+// the bound passes: then the store cannot tell, and releases the slot later
+// to be safe.)
+func TestMayHaveRun(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	assert.False(t, mayHaveRun(fmt.Errorf("wrapped: %w", refused)))
+	assert.True(t, mayHaveRun(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}))
+	assert.True(t, mayHaveRun(fmt.Errorf("no answer within 1s: %w", context.DeadlineExceeded)))
+	assert.True(t, mayHaveRun(io.ErrUnexpectedEOF))
 }

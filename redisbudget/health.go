@@ -7,7 +7,8 @@ import (
 )
 
 // health remembers a recent Redis failure so that calls made during the
-// retry interval do not pay the timeout again. Times are wall-clock.
+// retry interval do not pay the timeout again. Times are wall-clock. A
+// health is safe for concurrent use.
 type health struct {
 	downUntil atomic.Int64 // unix nanoseconds; 0 when Redis is believed up
 	mu        sync.Mutex
@@ -36,4 +37,63 @@ func (h *health) succeed() {
 	if h.downUntil.Load() != 0 {
 		h.downUntil.Store(0)
 	}
+}
+
+// node is what a Store knows of the Redis node serving some scopes: its
+// health and its clock. A node is safe for concurrent use.
+type node struct {
+	health health
+	clock  serverClock
+}
+
+// nodes is a Store's knowledge of Redis: one node for a single Redis, and
+// one per hash slot for a Cluster client, so that a node that is down or
+// stuck costs only the scopes whose slots it serves (each slot pays the
+// timeout once per retry interval) while the others go on, and each node's
+// TIME is estimated on its own. Slots are known without asking the cluster
+// (a scope's slot is the CRC16 of its hash tag), so a failover that moves a
+// slot needs nothing: the slot is tried again after the retry interval,
+// wherever it lives. At most 16384 entries (one per slot). A nodes is safe
+// for concurrent use.
+type nodes struct {
+	perSlot bool
+	one     node
+
+	mu    sync.Mutex
+	slots map[uint16]*node
+}
+
+// of returns the node that serves scope keys k.
+func (ns *nodes) of(k keys) *node {
+	if !ns.perSlot {
+		return &ns.one
+	}
+	slot := k.slot()
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	n := ns.slots[slot]
+	if n == nil {
+		if ns.slots == nil {
+			ns.slots = make(map[uint16]*node)
+		}
+		n = &node{}
+		ns.slots[slot] = n
+	}
+	return n
+}
+
+// anyDown reports whether some part of Redis is believed down.
+func (ns *nodes) anyDown() bool {
+	if !ns.perSlot {
+		ok, _ := ns.one.health.usable()
+		return !ok
+	}
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for _, n := range ns.slots {
+		if ok, _ := n.health.usable(); !ok {
+			return true
+		}
+	}
+	return false
 }

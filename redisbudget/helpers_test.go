@@ -2,6 +2,7 @@ package redisbudget
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -28,10 +29,11 @@ func newEnv(t *testing.T) *env {
 	return &env{t: t, redis: r, rdb: r.client(t), clock: clocktest.NewManual(t0)}
 }
 
-// store returns a Store on the env's Redis and clock, without jitter and
-// polling no more often than a minute unless opts say otherwise.
+// store returns a Store on the env's Redis and manual clock (which the
+// scripts use too: WithLocalTime), without jitter and polling no more often
+// than a minute unless opts say otherwise.
 func (e *env) store(opts ...Option) *Store {
-	base := []Option{WithClock(e.clock), WithJitter(0), WithPollInterval(time.Minute)}
+	base := []Option{WithClock(e.clock), WithLocalTime(), WithJitter(0), WithPollInterval(time.Minute)}
 	return New(e.rdb, append(base, opts...)...)
 }
 
@@ -147,3 +149,5 @@ func pending(t *testing.T, c <-chan result) {
 	case <-time.After(20 * time.Millisecond):
 	}
 }
+
+func asRateLimit(err error, target **pacer.RateLimitError) bool { return errors.As(err, target) }

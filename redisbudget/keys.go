@@ -57,10 +57,29 @@ func keysOf(prefix, scope string) keys {
 	return keys{base: prefix + "{" + hex.EncodeToString(sum[:12]) + "}:"}
 }
 
+// slot is the Redis Cluster hash slot of the scope's keys: CRC16 (XMODEM)
+// of the hash tag, modulo 16384.
+func (k keys) slot() uint16 {
+	tag := k.base[strings.IndexByte(k.base, '{')+1 : strings.IndexByte(k.base, '}')]
+	var crc uint16
+	for i := 0; i < len(tag); i++ {
+		crc ^= uint16(tag[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return crc % 16384
+}
+
 func (k keys) learned() string  { return k.base + "learned" }
 func (k keys) inFlight() string { return k.base + "inflight" }
 func (k keys) caps() string     { return k.base + "caps" }
 func (k keys) pace() string     { return k.base + "pace" }
+func (k keys) epoch() string    { return k.base + "epoch" }
 func (k keys) window(us int64) string {
 	return k.base + "w" + strconv.FormatInt(us, 10)
 }

@@ -26,6 +26,9 @@ type scope struct {
 	seq     uint64
 	retryAt time.Time // when the head may next be granted; zero if unknown
 	polling bool      // the head sleeps on a slot in flight elsewhere
+
+	epoch     string    // the scope's epoch in Redis, as last seen
+	lastGrant time.Time // this process's latest grant in the scope (store's clock)
 }
 
 type waiter struct {
@@ -151,4 +154,33 @@ func (sc *scope) windows() []window {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	return sc.wins
+}
+
+// seen records the epoch a reserve call found, and when it granted. sc may
+// be nil (a call made outside Reserve).
+func (sc *scope) seen(epoch string, granted bool, now time.Time) {
+	if sc == nil {
+		return
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.epoch = epoch
+	if granted {
+		sc.lastGrant = now
+	}
+}
+
+// expected is the epoch the scope must still have in Redis at now, "" if
+// this process has not granted in it within life (after which Redis may have
+// let the epoch expire).
+func (sc *scope) expected(now time.Time, life time.Duration) string {
+	if sc == nil {
+		return ""
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.lastGrant.IsZero() || now.Sub(sc.lastGrant) >= life {
+		return ""
+	}
+	return sc.epoch
 }

@@ -3,9 +3,11 @@ package redisbudget
 import (
 	"bufio"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -17,10 +19,11 @@ import (
 // redisServer is a real redis-server on a loopback port, private to a test:
 // no persistence, its files in a temporary directory.
 type redisServer struct {
-	port int
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
+	port  int
+	dir   string
+	cmd   *exec.Cmd
+	done  chan struct{} // closed when the process has exited
+	extra []string      // more redis-server arguments
 }
 
 // startRedis starts a redis-server for t and stops it when t ends. When the
@@ -28,11 +31,17 @@ type redisServer struct {
 // is set, in which case it fails.
 func startRedis(t testing.TB) *redisServer {
 	t.Helper()
+	return startRedisWith(t)
+}
+
+// startRedisWith is startRedis with extra redis-server arguments.
+func startRedisWith(t testing.TB, extra ...string) *redisServer {
+	t.Helper()
 	bin := requireRedisBinary(t)
-	r := &redisServer{dir: t.TempDir()}
+	r := &redisServer{dir: t.TempDir(), extra: extra}
 	var err error
 	for range 5 { // a freed port can be taken again before redis binds it
-		if r.port, err = freePort(); err == nil {
+		if r.port, err = freePort(r.cluster()); err == nil {
 			if err = r.start(bin); err == nil {
 				break
 			}
@@ -59,8 +68,29 @@ func requireRedisBinary(t testing.TB) string {
 	return ""
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freePort returns a loopback port nobody listens on. For a cluster node it
+// also needs port+10000 (the cluster bus: redis-server before 7.0 has no
+// cluster-port setting), so it picks from 20000-55534 until both are free.
+func freePort(bus bool) (int, error) {
+	if !bus {
+		return listenFree(0)
+	}
+	for range 100 {
+		p := 20000 + mrand.IntN(35535)
+		if _, err := listenFree(p); err != nil {
+			continue
+		}
+		if _, err := listenFree(p + 10000); err == nil {
+			return p, nil
+		}
+	}
+	return 0, fmt.Errorf("no free port pair (p, p+10000) found")
+}
+
+// listenFree listens on 127.0.0.1:port (0: any) and closes it at once,
+// returning the port.
+func listenFree(port int) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		return 0, err
 	}
@@ -68,10 +98,14 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// cluster reports whether r runs as a cluster node.
+func (r *redisServer) cluster() bool { return slices.Contains(r.extra, "--cluster-enabled") }
+
 // start runs redis-server on r.port and waits until it answers PING.
 func (r *redisServer) start(bin string) error {
-	r.cmd = exec.Command(bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	args := []string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir}
+	r.cmd = exec.Command(bin, append(args, r.extra...)...)
 	if err := r.cmd.Start(); err != nil {
 		return err
 	}

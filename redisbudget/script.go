@@ -2,6 +2,9 @@ package redisbudget
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,11 +26,14 @@ import (
 const prelude = `
 local function fmt(x) return string.format('%.0f', x) end
 local function ms(us) return fmt(math.ceil(us / 1000)) end
+local function servertime()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local function clock(arg)
   local now = tonumber(arg)
   if now then return now end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+  return servertime()
 end
 local function keepLearned(h, now, maxf, slack)
   local block = tonumber(redis.call('HGET', h, 'block')) or 0
@@ -43,20 +49,42 @@ const (
 	whyCapped   = 4 // a learned cap ("R remaining") is used up
 	whyPaced    = 5 // Ticket.Pace spacing
 	whyProbing  = 6 // no learned cap in force: one request at a time until an answer
+	whyExpired  = 7 // the script ran after the deadline its caller set; nothing was taken
+	whyHeld     = 8 // Redis lost the scope's windows: held one window from the new epoch
 )
 
 // reserveScript checks and takes one slot in every window of a scope.
 //
-// KEYS: 1 learned hash, 2 in-flight set, 3 caps set, 4 pace key, 5.. one
-// sorted set per window. ARGV: 1 now, 2 member, 3 max in-flight, 4 key
-// slack, 5 pace interval (0: no pacing), 6 poll interval, 7 learning (1/0),
-// 8 probe interval, then limit and window length for each window key. Returns {1, now, done}
-// when granted, {0, wait, why} when not.
+// KEYS: 1 learned hash, 2 in-flight set, 3 caps set, 4 pace key, 5 epoch
+// hash, 6.. one sorted set per window. ARGV: 1 now, 2 member, 3 max
+// in-flight, 4 key slack, 5 pace interval (0: no pacing), 6 poll interval,
+// 7 learning (1/0), 8 probe interval, 9 expiry (Redis TIME in µs after which
+// the caller has given up, "" none), 10 the epoch the caller expects (""
+// none), 11 a new epoch id, 12 hold (the longest window), then limit and
+// window length for each window key. Returns {1, now, done, TIME, epoch}
+// when granted, {0, wait, why, TIME, epoch} when not; a script that runs
+// past its expiry takes nothing and returns {0, 0, whyExpired, TIME, ""}.
+//
+// The epoch hash names the scope's current life in Redis (id) and since
+// when (since). A caller that expects an epoch has granted in the scope
+// recently enough that the hash must still exist (it lives as long as the
+// longest window plus MaxInFlight after every grant); finding none, or
+// another id, means Redis lost the scope's windows (a restart without
+// persistence, a failover to a replica that had not caught up), so the
+// scope is held, nothing granted, until one hold (the longest window) after
+// the new epoch began: every request the lost windows counted has left the
+// server's window by then.
 var reserveScript = redis.NewScript(prelude + `
+local srv = servertime()
+local expiry = tonumber(ARGV[9])
+if expiry and srv > expiry then return {0, 0, 7, srv, ''} end
 local now, member = clock(ARGV[1]), ARGV[2]
+if ARGV[1] == '' then now = srv end
 local maxf, slack = tonumber(ARGV[3]), tonumber(ARGV[4])
 local pace, poll, learning = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
 local probe = tonumber(ARGV[8])
+local expected, holdLen = ARGV[10], tonumber(ARGV[12])
+local ek = KEYS[5]
 local h, fl, caps = KEYS[1], KEYS[2], KEYS[3]
 
 local lost = redis.call('ZREMRANGEBYSCORE', fl, '-inf', fmt(now))
@@ -64,10 +92,26 @@ if lost > 0 then redis.call('HINCRBY', h, 'done', lost) end
 local st = redis.call('HMGET', h, 'sent', 'done', 'block', 'headers')
 local sent, done = tonumber(st[1]) or 0, tonumber(st[2]) or 0
 local block, headers = tonumber(st[3]), tonumber(st[4]) or 0
-if redis.call('ZSCORE', fl, member) then return {1, now, done} end
+if redis.call('ZSCORE', fl, member) then return {1, now, done, srv, epoch} end
+
+local ep = redis.call('HMGET', ek, 'id', 'since', 'hold')
+local epoch, since, hold = ep[1], tonumber(ep[2]), tonumber(ep[3])
+if not epoch then
+  epoch, since = ARGV[11], now
+  redis.call('HSET', ek, 'id', epoch, 'since', fmt(now))
+  redis.call('PEXPIRE', ek, ms(holdLen + maxf + slack))
+end
+if expected ~= '' and expected ~= epoch and holdLen > 0 then
+  local h2 = since + holdLen
+  if not hold or h2 > hold then
+    hold = h2
+    redis.call('HSET', ek, 'hold', fmt(hold))
+  end
+end
 
 local wait, why = 0, 0
 local function later(w, r) if w > wait then wait, why = w, r end end
+if hold and hold > now then later(hold - now, 8) end
 if learning then
   if block and block > now then later(block - now, 3) end
   redis.call('ZREMRANGEBYSCORE', caps, '-inf', fmt(now))
@@ -75,15 +119,15 @@ if learning then
   for j = 1, #cs, 2 do
     if tonumber(cs[j]) <= sent then later(tonumber(cs[j+1]) - now, 4) end
   end
-  local probing = headers == 1 or (headers == 0 and #KEYS == 4)
+  local probing = headers == 1 or (headers == 0 and #KEYS == 5)
   if #cs == 0 and probing and redis.call('ZCARD', fl) > 0 then later(probe, 6) end
 end
 if pace > 0 then
   local nxt = tonumber(redis.call('GET', KEYS[4]))
   if nxt and nxt > now then later(nxt - now, 5) end
 end
-for i = 5, #KEYS do
-  local limit, win = tonumber(ARGV[2*i-1]), tonumber(ARGV[2*i])
+for i = 6, #KEYS do
+  local limit, win = tonumber(ARGV[2*i+1]), tonumber(ARGV[2*i+2])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', fmt(now))
   local n = redis.call('ZCARD', KEYS[i])
   if n >= limit then
@@ -93,11 +137,11 @@ for i = 5, #KEYS do
 end
 if wait > 0 then
   if lost > 0 then keepLearned(h, now, maxf, slack) end
-  return {0, wait, why}
+  return {0, wait, why, srv, epoch}
 end
 
-for i = 5, #KEYS do
-  local win = tonumber(ARGV[2*i])
+for i = 6, #KEYS do
+  local win = tonumber(ARGV[2*i+2])
   redis.call('ZADD', KEYS[i], fmt(now + win + maxf), member)
   redis.call('PEXPIRE', KEYS[i], ms(win + maxf + slack))
 end
@@ -105,8 +149,9 @@ redis.call('ZADD', fl, fmt(now + maxf), member)
 redis.call('PEXPIRE', fl, ms(maxf + slack))
 redis.call('HINCRBY', h, 'sent', 1)
 keepLearned(h, now, maxf, slack)
+redis.call('PEXPIRE', ek, ms(math.max(holdLen, (hold or 0) - now) + maxf + slack))
 if pace > 0 then redis.call('SET', KEYS[4], fmt(now + pace), 'PX', ms(pace + slack)) end
-return {1, now, done}
+return {1, now, done, srv, epoch}
 `)
 
 // observeScript releases a slot into its windows and records what the
@@ -191,46 +236,86 @@ keepLearned(h, now, maxf, slack)
 return {1}
 `)
 
-// usageScript reads the state of several scopes.
-//
-// KEYS: for each scope, its learned hash, in-flight set and shortest window
-// set. ARGV: 1 now, then for each scope "1" if it has a window. Returns, per
-// scope, {in window, in flight, limit, remaining (-1: nothing learned),
-// reset offset, reset known (1/0), window}.
-var usageScript = redis.NewScript(prelude + `
-local now = clock(ARGV[1])
-local out = {}
-for i = 0, #KEYS / 3 - 1 do
-  local inWindow = 0
-  if ARGV[i+2] == '1' then inWindow = redis.call('ZCOUNT', KEYS[3*i+3], '(' .. fmt(now), '+inf') end
-  local inFlight = redis.call('ZCOUNT', KEYS[3*i+2], '(' .. fmt(now), '+inf')
-  local h = redis.call('HMGET', KEYS[3*i+1], 'limit', 'remaining', 'reset', 'window')
-  local reset = tonumber(h[3])
-  out[#out+1] = {inWindow, inFlight, tonumber(h[1]) or 0, tonumber(h[2]) or -1,
-    reset and (reset - now) or 0, reset and 1 or 0, tonumber(h[4]) or 0}
-end
-return out
-`)
-
 // run runs script with a wall-clock bound of timeout, whatever the client's
-// own timeouts: when the bound passes, run returns and the call is left to
-// finish (or time out) in its goroutine.
-func run(ctx context.Context, timeout time.Duration, rdb redis.Scripter, script *redis.Script, keys []string, args []any) ([]any, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+// own timeouts (see bounded).
+func run(parent context.Context, timeout time.Duration, rdb redis.Scripter, script *redis.Script, keys []string, args []any) ([]any, error) {
+	return bounded(parent, timeout, func(ctx context.Context) ([]any, error) {
+		return script.Run(ctx, rdb, keys, args...).Slice()
+	})
+}
+
+// timeScript returns the TIME of the node serving KEYS[1] (which it does
+// not touch: the key only routes the call on a cluster).
+var timeScript = redis.NewScript(prelude + `return servertime()`)
+
+// serverTime reads, in microseconds, the TIME of the node serving key,
+// bounded like run.
+func serverTime(parent context.Context, timeout time.Duration, rdb redis.Scripter, key string) (int64, error) {
+	return bounded(parent, timeout, func(ctx context.Context) (int64, error) {
+		return timeScript.Run(ctx, rdb, []string{key}).Int64()
+	})
+}
+
+// bounded runs call with a wall-clock bound of timeout: when the bound
+// passes, bounded returns and the call is left to finish (or time out, with
+// a client that has ContextTimeoutEnabled) in its goroutine. It returns
+// parent's error when parent ends first, and "no answer within timeout"
+// (wrapping context.DeadlineExceeded) when the bound passes. A call refused
+// by a cluster in motion (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING: Redis
+// ran nothing) is tried again, redirectPause later, while the bound allows.
+func bounded[T any](parent context.Context, timeout time.Duration, call func(ctx context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	type result struct {
-		v   []any
+		v   T
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		v, err := script.Run(ctx, rdb, keys, args...).Slice()
-		done <- result{v, err}
+		for {
+			v, err := call(ctx)
+			if !refusedByCluster(err) || ctx.Err() != nil {
+				done <- result{v, err}
+				return
+			}
+			select {
+			case <-time.After(redirectPause):
+			case <-ctx.Done():
+				done <- result{v, err}
+				return
+			}
+		}
 	}()
 	select {
 	case r := <-done:
 		return r.v, r.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		var zero T
+		if parent.Err() != nil {
+			return zero, parent.Err()
+		}
+		return zero, fmt.Errorf("no answer within %v: %w", timeout, ctx.Err())
 	}
+}
+
+// redirectPause is how long bounded waits before sending again a call a
+// cluster refused: about the time a failover or slot migration step takes to
+// reach the client's view of the cluster, and small against the default 200
+// ms bound (up to 40 tries).
+const redirectPause = 5 * time.Millisecond
+
+// refusedByCluster reports whether err is a Redis error saying the call was
+// not run and may be sent again: a redirect the client did not follow, or a
+// cluster (or server) not ready for it.
+func refusedByCluster(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	for _, p := range []string{"MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN", "LOADING"} {
+		if strings.HasPrefix(rerr.Error(), p) {
+			return true
+		}
+	}
+	return false
 }

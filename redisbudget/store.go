@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,11 +33,13 @@ const newWindowTolerance = time.Second
 // documentation for the model. Build it with New; the zero value is not
 // usable. A Store is safe for concurrent use by multiple goroutines.
 type Store struct {
-	rdb    redis.UniversalClient
-	cfg    config
-	id     string // this Store's part of slot member names
-	seq    atomic.Uint64
-	health health
+	rdb   redis.UniversalClient
+	cfg   config
+	id    string // this Store's part of slot member names
+	seq   atomic.Uint64
+	nodes nodes
+	later pendingQueue
+	fleet fleetCount
 
 	mu        sync.Mutex
 	scopes    map[string]*scope
@@ -56,7 +59,9 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
+	_, cluster := rdb.(*redis.ClusterClient)
 	return &Store{
+		nodes:  nodes{perSlot: cluster},
 		rdb:    rdb,
 		cfg:    newConfig(opts),
 		id:     hex.EncodeToString(b[:]),
@@ -83,6 +88,7 @@ func (s *Store) Reserve(ctx context.Context, t pacer.Ticket) (pacer.Slot, error)
 }
 
 func (s *Store) reserveFallback(ctx context.Context, t pacer.Ticket) (pacer.Slot, error) {
+	t.Budgets = shareOf(t.Budgets, s.fleetSize())
 	slot, err := s.cfg.fallback.Reserve(ctx, t)
 	if err != nil {
 		return pacer.Slot{}, err
@@ -135,48 +141,158 @@ type verdict struct {
 }
 
 // try runs the reserve script once.
+//
+// A call the store gives up on (its timeout passes, or ctx ends) may still
+// reach Redis later, when a stalled server wakes up; a grant made then would
+// count for Window + MaxInFlight with nobody to release it. So the script is
+// told when to refuse: expiry, a Redis TIME no later than the moment the
+// store gives up (see expiry). A script that runs later takes nothing. One
+// that ran earlier but whose answer came too late (or never) may have taken
+// a slot: the store keeps it and releases it once Redis answers again (see
+// pending.go), after the expiry, so that the release cannot overtake it.
 func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, error) {
-	if ok, last := s.health.usable(); !ok {
+	k := keysOf(s.cfg.prefix, t.Scope)
+	nd := s.nodes.of(k)
+	health := &nd.health
+	if ok, last := health.usable(); !ok {
 		return verdict{}, &UnavailableError{Scope: t.Scope, Err: last}
 	}
-	member := s.id + "." + strconv.FormatUint(s.seq.Add(1), 36)
-	keys, args := s.reserveCall(t, ws, member)
-	res, err := run(ctx, s.cfg.timeout, s.rdb, reserveScript, keys, args)
-	if ctx.Err() != nil {
-		if err != nil || isGrant(res) {
-			s.forget(t.Scope, member, ws) // the script may have granted it
+	fail := func(err error) (verdict, error) {
+		if ctx.Err() != nil {
+			return verdict{}, ctx.Err()
 		}
-		return verdict{}, ctx.Err()
+		health.fail(err, s.cfg.retry)
+		return verdict{}, &UnavailableError{Scope: t.Scope, Err: err}
 	}
+	expiry, err := s.expiry(ctx, nd, k)
+	if err != nil {
+		return fail(err)
+	}
+	member := s.id + "." + strconv.FormatUint(s.seq.Add(1), 36)
+	sc := s.lookup(t.Scope)
+	keys, args := s.reserveCall(t, ws, member, expiry, sc.expected(s.cfg.clock.Now(), s.epochLife(ws)))
+	sent := localMicros()
+	res, err := run(ctx, s.cfg.timeout, s.rdb, reserveScript, keys, args)
 	if err == nil {
 		err = checkReply(res)
 	}
 	if err != nil {
-		s.health.fail(err, s.cfg.retry)
-		return verdict{}, &UnavailableError{Scope: t.Scope, Err: err}
+		if mayHaveRun(err) { // until expiry, or already, unanswered
+			s.defer1(pacer.Slot{Scope: t.Scope, ID: redisSlotID(member, ws)}, pacer.Outcome{}, sent+s.expiryAfter())
+		}
+		return fail(err)
 	}
-	s.health.succeed()
+	srv, _ := res[3].(int64)
+	nd.clock.sample(sent, localMicros(), srv)
+	if epoch, _ := res[4].(string); epoch != "" {
+		sc.seen(epoch, isGrant(res), s.cfg.clock.Now())
+	}
+	if ctx.Err() != nil {
+		if isGrant(res) {
+			s.forget(t.Scope, member, ws) // Redis answers: give the slot back now
+		}
+		return verdict{}, ctx.Err()
+	}
+	wait, _ := res[1].(int64)
+	why, _ := res[2].(int64)
+	if !isGrant(res) && why == whyExpired {
+		return fail(fmt.Errorf("redis ran the call too late (%v after it was sent)", s.cfg.timeout))
+	}
+	health.succeed()
+	s.flushPending()
+	s.heartbeat()
 	if isGrant(res) {
 		done, _ := res[2].(int64)
 		slot := pacer.Slot{Scope: t.Scope, ID: redisSlotID(member, ws), Granted: s.cfg.clock.Now(), Mark: uint64(done)}
 		return verdict{granted: true, slot: slot}, nil
 	}
-	wait, _ := res[1].(int64)
-	why, _ := res[2].(int64)
 	return verdict{wait: time.Duration(wait) * time.Microsecond, why: why}, nil
 }
 
-func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string) ([]string, []any) {
+// mayHaveRun reports whether a call that failed with err may have run in
+// Redis: anything but a refused dial (nothing was sent) or a cluster's
+// refusal (Redis ran nothing).
+func mayHaveRun(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return !refusedByCluster(err)
+}
+
+// expiryAfter is how long after a call is sent its script may still take a
+// slot, in microseconds of the local clock: the timeout, when the store
+// gives up on the call.
+func (s *Store) expiryAfter() int64 { return ceilMicros(s.cfg.timeout) }
+
+// expiry is the Redis TIME (µs) after which a reserve script sent now must
+// take nothing: now + offset - uncertainty + expiryAfter. The offset between
+// this host and Redis is learned from the replies (see serverClock) and is
+// wrong by at most its uncertainty, so in real time the refusal falls
+// between expiryAfter - 2·uncertainty and expiryAfter after the send,
+// whatever either wall clock says. An estimate less certain than timeout/8
+// is refreshed by one TIME call first: a call that Redis runs within 3/4 of
+// the timeout is never refused.
+func (s *Store) expiry(ctx context.Context, nd *node, k keys) (int64, error) {
+	maxUnc := ceilMicros(s.cfg.timeout) / 8
+	if err := s.syncClock(ctx, nd, k, maxUnc); err != nil {
+		return 0, err
+	}
+	now := localMicros()
+	off, unc, _ := nd.clock.offset(now)
+	return now + off - unc + s.expiryAfter(), nil
+}
+
+// syncClock makes sure nd's clock has a sample no less certain than maxUnc
+// µs, reading the TIME of the node serving k when it has not: up to three
+// reads, within one timeout (a cold connection's first round trip is slow).
+func (s *Store) syncClock(ctx context.Context, nd *node, k keys, maxUnc int64) error {
+	if _, unc, ok := nd.clock.offset(localMicros()); ok && unc <= maxUnc {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
+	defer cancel()
+	for range 3 {
+		sent := localMicros()
+		srv, err := serverTime(ctx, s.cfg.timeout, s.rdb, k.learned())
+		if err != nil {
+			return err
+		}
+		nd.clock.sample(sent, localMicros(), srv)
+		if _, unc, ok := nd.clock.offset(localMicros()); ok && unc <= maxUnc {
+			return nil
+		}
+	}
+	return fmt.Errorf("redis round trip over %v (a quarter of the timeout)", s.cfg.timeout/4)
+}
+
+// epochLife is how long after this process's latest grant in a scope the
+// scope's epoch hash surely still exists in Redis: the hash lives the longest
+// window plus MaxInFlight (and a key slack) after every grant.
+func (s *Store) epochLife(ws []window) time.Duration {
+	return time.Duration(longest(ws))*time.Microsecond + s.cfg.maxInFlight
+}
+
+// longest is the longest window's length in µs, 0 without windows.
+func longest(ws []window) int64 {
+	if len(ws) == 0 {
+		return 0
+	}
+	return ws[len(ws)-1].us
+}
+
+func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string, expiry int64, expected string) ([]string, []any) {
 	k := keysOf(s.cfg.prefix, t.Scope)
 	var pace int64
 	if t.Pace {
 		pace = paceMicros(ws)
 	}
-	keys := make([]string, 0, 4+len(ws))
-	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.pace())
-	args := make([]any, 0, 8+2*len(ws))
+	keys := make([]string, 0, 5+len(ws))
+	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.pace(), k.epoch())
+	args := make([]any, 0, 12+2*len(ws))
 	args = append(args, s.stamp().arg(), member, ceilMicros(s.cfg.maxInFlight),
-		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning), ceilMicros(s.cfg.probe))
+		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning), ceilMicros(s.cfg.probe), expiry,
+		expected, member, longest(ws))
 	for _, w := range ws {
 		keys = append(keys, k.window(w.us))
 		args = append(args, w.limit, w.us)
@@ -192,11 +308,11 @@ func flag(b bool) string {
 }
 
 func isGrant(res []any) bool {
-	return len(res) == 3 && res[0] == int64(1)
+	return len(res) == 5 && res[0] == int64(1)
 }
 
 func checkReply(res []any) error {
-	if len(res) == 3 {
+	if len(res) == 5 {
 		return nil
 	}
 	return fmt.Errorf("redisbudget: unexpected script reply %v", res)
@@ -252,8 +368,10 @@ func (s *Store) sleep(ctx context.Context, w *waiter, d time.Duration) error {
 //     at a time until an answer brings fresh headers.
 //
 // Observe makes one Redis call, bounded by the store's timeout. When Redis
-// is unavailable the slot stays counted until its safety expiry
-// (grant + Window + MaxInFlight) and nothing learned is shared.
+// is unavailable the outcome is kept in the process (see pending.go) and
+// sent again after the next call Redis answers, so a stall leaks no slot;
+// only when more than maxPending outcomes wait does the oldest stay counted
+// until its safety expiry (grant + Window + MaxInFlight).
 func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
 	if id, ok := strings.CutPrefix(slot.ID, fallbackTag); ok {
 		if s.cfg.fallback != nil {
@@ -269,15 +387,28 @@ func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
 	if sc := s.lookup(slot.Scope); sc != nil {
 		defer sc.released()
 	}
-	if ok, _ := s.health.usable(); !ok {
+	if o.At.IsZero() {
+		o.At = s.cfg.clock.Now()
+	}
+	health := &s.nodes.of(keysOf(s.cfg.prefix, slot.Scope)).health
+	if ok, _ := health.usable(); !ok {
+		s.defer1(slot, o, 0)
 		return
 	}
+	if err := s.observe(slot, member, ws, o); err != nil {
+		s.defer1(slot, o, 0)
+		health.fail(err, s.cfg.retry)
+		return
+	}
+	health.succeed()
+	s.flushPending()
+}
+
+// observe runs the observe script once for a Redis slot.
+func (s *Store) observe(slot pacer.Slot, member string, ws []int64, o pacer.Outcome) error {
 	keys, args := s.observeCall(slot.Scope, member, ws, slot.Mark, o)
-	if _, err := run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args); err != nil {
-		s.health.fail(err, s.cfg.retry)
-		return
-	}
-	s.health.succeed()
+	_, err := run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args)
+	return err
 }
 
 // forget frees a slot the caller will not use, best effort.

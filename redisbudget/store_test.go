@@ -195,7 +195,7 @@ func TestKeysExpireAndHoldNoScopeText(t *testing.T) {
 
 	ctx := context.Background()
 	all := keysOfServer(t, e.rdb)
-	require.Len(t, all, 6, "learned, in-flight, caps, pace, two windows: %v", all)
+	require.Len(t, all, 7, "learned, in-flight, caps, pace, epoch, two windows: %v", all)
 	limit := 2*time.Hour + keySlack // the longest-lived content: the block
 	for _, k := range all {
 		assert.NotContains(t, k, "example")
@@ -293,7 +293,7 @@ func TestScriptReloadedAfterFlush(t *testing.T) {
 
 func TestServerTime(t *testing.T) {
 	e := newEnv(t)
-	s := New(e.rdb, WithServerTime(), WithJitter(0)) // the caller's clock is the system clock
+	s := New(e.rdb, WithJitter(0)) // Redis TIME is the default; the caller's clock is the system clock
 	tk := ticket("s", per(1, time.Minute))
 	slot := grant(t, s, tk)
 	at := time.Now()
