@@ -32,7 +32,7 @@ func (in *Instrumentation) Hooks(next pacer.Hooks) pacer.Hooks {
 		},
 		OnRateLimit: next.OnRateLimit,
 		OnRetry: func(e pacer.RetryEvent) {
-			in.retries.Add(ctxOf(e.RequestInfo), 1, in.option(famRetry, e.RequestInfo, retryReason(e.Status)))
+			in.retries.Add(ctxOf(e.RequestInfo), 1, in.option(famRetry, e.RequestInfo, retryReason(e.Status)).add...)
 			in.wait(e.RequestInfo, retryWaitReason(e), e.Wait.Seconds(), e.Attempt)
 			if next.OnRetry != nil {
 				next.OnRetry(e)
@@ -46,7 +46,7 @@ func (in *Instrumentation) Hooks(next pacer.Hooks) pacer.Hooks {
 		},
 		OnBreaker: func(e pacer.BreakerEvent) {
 			o := in.attrs.get(attrKey{family: famBreaker, scope: in.scopes.admit(e.Scope), extra: e.To.String()})
-			in.breakerTx.Add(context.Background(), 1, o)
+			in.breakerTx.Add(context.Background(), 1, o.add...)
 			if next.OnBreaker != nil {
 				next.OnBreaker(e)
 			}
@@ -64,9 +64,9 @@ func ctxOf(r pacer.RequestInfo) context.Context {
 
 func (in *Instrumentation) attempt(e pacer.AttemptEvent) {
 	ctx := ctxOf(e.RequestInfo)
-	in.sent.Add(ctx, 1, in.option(famSent, e.RequestInfo, statusClass(e.Status)))
+	in.sent.Add(ctx, 1, in.option(famSent, e.RequestInfo, statusClass(e.Status)).add...)
 	if e.Status == 429 {
-		in.rateLimited.Add(ctx, 1, in.option(famRequest, e.RequestInfo, ""))
+		in.rateLimited.Add(ctx, 1, in.option(famRequest, e.RequestInfo, "").add...)
 	}
 	st := stateOf(ctx)
 	if st != nil {
@@ -100,7 +100,7 @@ func (in *Instrumentation) attempt(e pacer.AttemptEvent) {
 // attempt a retry wait follows (0 for a throttle wait).
 func (in *Instrumentation) wait(r pacer.RequestInfo, reason string, secs float64, attempt int) {
 	ctx := ctxOf(r)
-	in.waits.Record(ctx, secs, in.option(famWait, r, reason))
+	in.waits.Record(ctx, secs, in.option(famWait, r, reason).rec...)
 	st := stateOf(ctx)
 	if st != nil {
 		st.note(r)
@@ -122,7 +122,7 @@ func (in *Instrumentation) wait(r pacer.RequestInfo, reason string, secs float64
 func (in *Instrumentation) giveUp(e pacer.GiveUpEvent) {
 	ctx := ctxOf(e.RequestInfo)
 	class := errorType(e.Err, e.Status)
-	in.giveUps.Add(ctx, 1, in.option(famGiveUp, e.RequestInfo, class))
+	in.giveUps.Add(ctx, 1, in.option(famGiveUp, e.RequestInfo, class).add...)
 	st := stateOf(ctx)
 	if st != nil {
 		st.note(e.RequestInfo)

@@ -18,15 +18,15 @@ func (in *Instrumentation) Observe(t *pacer.Transport) (metric.Registration, err
 	m := in.meter
 	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for scope, s := range t.Stats().Scopes {
-			opt := in.attrs.get(attrKey{family: famScope, scope: in.scopes.admit(scope)})
-			o.ObserveInt64(in.queued, int64(s.Queued), opt)
-			o.ObserveInt64(in.inWindow, int64(s.InWindow), opt)
-			o.ObserveInt64(in.inFlight, int64(s.InFlight), opt)
-			o.ObserveFloat64(in.adaptive, s.AdaptiveRate, opt)
-			o.ObserveInt64(in.breaker, int64(s.Breaker), opt)
+			opt := in.attrs.get(attrKey{family: famScope, scope: in.scopes.admit(scope)}).obs
+			o.ObserveInt64(in.queued, int64(s.Queued), opt...)
+			o.ObserveInt64(in.inWindow, int64(s.InWindow), opt...)
+			o.ObserveInt64(in.inFlight, int64(s.InFlight), opt...)
+			o.ObserveFloat64(in.adaptive, s.AdaptiveRate, opt...)
+			o.ObserveInt64(in.breaker, int64(s.Breaker), opt...)
 			if !s.ServerAt.IsZero() {
-				o.ObserveInt64(in.remaining, int64(s.Server.Remaining), opt)
-				o.ObserveInt64(in.limit, int64(s.Server.Limit), opt)
+				o.ObserveInt64(in.remaining, int64(s.Server.Remaining), opt...)
+				o.ObserveInt64(in.limit, int64(s.Server.Limit), opt...)
 			}
 		}
 		return nil

@@ -113,7 +113,7 @@ func New(opts ...Option) *Instrumentation {
 	m := c.mp.Meter(ScopeName)
 	in := &Instrumentation{tracer: c.tp.Tracer(ScopeName), meter: m, clock: c.clock,
 		scopes: newBounded(c.maxScopes), routes: newBounded(c.maxRoutes), hosts: newBounded(c.maxHost)}
-	in.attrs.m = make(map[attrKey]metric.MeasurementOption)
+	in.attrs.m = make(map[attrKey]*measure)
 	var errs []error
 	check := func(err error) {
 		if err != nil {
@@ -197,17 +197,26 @@ const (
 // set. Its size is bounded by the product of the attributes' bounds.
 type attrCache struct {
 	mu sync.RWMutex
-	m  map[attrKey]metric.MeasurementOption
+	m  map[attrKey]*measure
 }
 
-func (c *attrCache) get(k attrKey) metric.MeasurementOption {
+// measure is one attribute set as the variadic options of Add, Record and
+// Observe, held in slices so that passing them allocates nothing.
+type measure struct {
+	add []metric.AddOption
+	rec []metric.RecordOption
+	obs []metric.ObserveOption
+}
+
+func (c *attrCache) get(k attrKey) *measure {
 	c.mu.RLock()
 	o, ok := c.m[k]
 	c.mu.RUnlock()
 	if ok {
 		return o
 	}
-	o = metric.WithAttributeSet(k.set())
+	opt := metric.WithAttributeSet(k.set())
+	o = &measure{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}, obs: []metric.ObserveOption{opt}}
 	c.mu.Lock()
 	c.m[k] = o
 	c.mu.Unlock()
@@ -252,7 +261,7 @@ func (k attrKey) set() attribute.Set {
 }
 
 // options returns the measurement option for a request's attributes.
-func (in *Instrumentation) option(family uint8, r pacer.RequestInfo, extra string) metric.MeasurementOption {
+func (in *Instrumentation) option(family uint8, r pacer.RequestInfo, extra string) *measure {
 	return in.attrs.get(attrKey{family: family, scope: in.scopes.admit(r.Scope), route: in.routes.admit(r.Route),
 		method: knownMethod(r.Method), extra: extra})
 }

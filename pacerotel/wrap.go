@@ -25,6 +25,9 @@ func (in *Instrumentation) Wrap(rt http.RoundTripper) http.RoundTripper {
 	return &wrapped{in: in, next: rt}
 }
 
+// internalSpan is the logical call's span option, built once.
+var internalSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
+
 type wrapped struct {
 	in   *Instrumentation
 	next http.RoundTripper
@@ -35,7 +38,7 @@ func (w *wrapped) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := in.now()
 	host, port := in.host(req)
 	method := knownMethod(req.Method)
-	ctx, span := in.tracer.Start(req.Context(), method, trace.WithSpanKind(trace.SpanKindInternal))
+	ctx, span := in.tracer.Start(req.Context(), method, internalSpan...)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("http.request.method", method),
 			attribute.String("server.address", host), attribute.Int("server.port", port))
@@ -55,7 +58,7 @@ func (w *wrapped) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	k := attrKey{family: famDuration, scope: in.scopes.admit(st.scope), route: in.routes.admit(st.route),
 		method: method, host: host, port: port, status: status, extra: class}
-	in.duration.Record(ctx, in.now().Sub(start).Seconds(), in.attrs.get(k))
+	in.duration.Record(ctx, in.now().Sub(start).Seconds(), in.attrs.get(k).rec...)
 	if span.IsRecording() {
 		st.finish(status, class)
 	}
