@@ -102,7 +102,7 @@ func runVariant(b *testing.B, v variant, url string) {
 
 // BenchmarkOverhead sends requests on loopback through each variant. Read
 // the variants against "pacer", run in the same process: absolute figures
-// depend on the machine. PACER_OVERHEAD=1 go test -run TestOverheadReport
+// depend on the machine. PACER_OVERHEAD=1 go test -v -run TestOverheadReport
 // prints the ratios.
 func BenchmarkOverhead(b *testing.B) {
 	srv := benchServer()
