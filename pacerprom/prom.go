@@ -144,7 +144,7 @@ func New(opts ...Option) *Collector {
 		breakerTx: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "breaker_transitions_total",
 			Help: "Changes of a scope's circuit breaker, by the state entered.", ConstLabels: cl}, []string{"scope", "state"}),
 		attempts: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "attempt_duration_seconds",
-			Help: "Time from sending an attempt to its response headers or error.", ConstLabels: cl,
+			Help: "Time from sending an attempt to its response headers or error, on pacer's clock.", ConstLabels: cl,
 			Buckets: cfg.attemptBuckets}, req),
 		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "wait_seconds",
 			Help:        "Waits for a budget slot (throttle) or before a retry (retry_after: the server's word; backoff), on pacer's clock.",

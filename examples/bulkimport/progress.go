@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -148,7 +149,8 @@ func (l *lines) print() {
 	done := l.done.Load()
 	virtual, wall := l.watch.Elapsed()
 	t := demo.Sum(l.tr.Stats())
-	fmt.Fprintf(l.out, "%8s virtual %6s real  %d/%d records (%3.0f%%)  %.1f rec/min  %s  429s %d  retries %d  queued %d\n",
-		virtual.Round(time.Second), wall.Round(100*time.Millisecond), done, l.total,
+	width := len(strconv.Itoa(l.total))
+	fmt.Fprintf(l.out, "%8s virtual %6s real  %*d/%d records (%3.0f%%)  %5.1f rec/min  %s  429s %d  retries %d  queued %d\n",
+		virtual.Round(time.Second), wall.Round(100*time.Millisecond), width, done, l.total,
 		100*float64(done)/float64(max(l.total, 1)), rate(l.watch, done), budget(l.tr), t.RateLimited, t.Retries, t.Queued)
 }
