@@ -34,7 +34,7 @@ func Example() {
 	c := pacerprom.New()
 	tr := pacer.NewTransport(nil, append(c.Options(),
 		pacer.WithScope(func(*http.Request) string { return "crm" }), // one budget, named for the example
-		pacer.WithClock(pacertest.NewScaledClock(1000)),             // a 1 s Retry-After takes 1 ms
+		pacer.WithClock(pacertest.NewScaledClock(1000)),              // a 1 s Retry-After takes 1 ms
 	)...)
 	defer tr.CloseIdleConnections()
 	c.Observe(tr)
