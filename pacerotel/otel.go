@@ -194,7 +194,8 @@ const (
 
 // attrCache holds one measurement option per attribute set, built once:
 // a measurement then costs a map lookup instead of building and sorting a
-// set. Its size is bounded by the product of the attributes' bounds.
+// set. Its size is bounded by the product of the attributes' bounds. It is
+// safe for concurrent use; a measure, once built, is never changed.
 type attrCache struct {
 	mu sync.RWMutex
 	m  map[attrKey]*measure

@@ -179,3 +179,26 @@ func TestRouteCardinalityBound(t *testing.T) {
 	assert.Equal(t, int64(2), sum(t, sent, map[string]string{"pacer.route": "_OTHER"}))
 	assert.Equal(t, int64(1), sum(t, sent, map[string]string{"pacer.route": "GET /users/alice"}))
 }
+
+// A server failing every request opens the scope's circuit: the state
+// gauge and the transition counter say so, and the refused call is a give
+// up of class circuit_open.
+func TestBreakerOpens(t *testing.T) {
+	srv := script(t, status(http.StatusInternalServerError))
+	r := newRig(t, nil, pacer.WithMaxAttempts(1), pacer.WithCircuitBreaker(pacer.Breaker{MinRequests: 2, CoolDown: time.Hour}))
+	for range 2 {
+		code, err := r.get(t, srv.URL+"/x")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusInternalServerError, code)
+	}
+	_, err := r.get(t, srv.URL+"/x")
+	require.True(t, errors.Is(err, pacer.ErrCircuitOpen), "%v", err)
+	rm := r.collect(t)
+	assert.Equal(t, int64(1), sum(t, find(t, rm, "pacer.breaker.state"), nil), "1: open")
+	assert.Equal(t, int64(1), sum(t, find(t, rm, "pacer.breaker.transitions"), map[string]string{"pacer.breaker.state": "open"}))
+	giveUps := find(t, rm, "pacer.give_ups")
+	assert.Equal(t, int64(1), sum(t, giveUps, map[string]string{"error.type": "circuit_open"}))
+	assert.Equal(t, int64(2), sum(t, giveUps, map[string]string{"error.type": "500"}))
+	n, _ := hist(t, find(t, rm, "http.client.request.duration"), map[string]string{"error.type": "circuit_open"})
+	assert.Equal(t, uint64(1), n)
+}

@@ -157,3 +157,21 @@ func (b *bounded) admit(v string) string {
 	}
 	return v
 }
+
+// worse returns the worse of two breaker states (open, then half-open,
+// then closed): the state shown for scopes summed into "_OTHER".
+func worse(a, b pacer.BreakerState) pacer.BreakerState {
+	rank := func(s pacer.BreakerState) int {
+		switch s {
+		case pacer.BreakerOpen:
+			return 2
+		case pacer.BreakerHalfOpen:
+			return 1
+		}
+		return 0
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}

@@ -223,7 +223,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		f.window += float64(s.InWindow)
 		f.inFlight += float64(s.InFlight)
 		f.adaptive += s.AdaptiveRate
-		f.breaker = max(f.breaker, s.Breaker)
+		f.breaker = worse(f.breaker, s.Breaker)
 		if !s.ServerAt.IsZero() {
 			f.server = true
 			f.remaining += float64(s.Server.Remaining)

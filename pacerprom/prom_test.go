@@ -247,3 +247,34 @@ func TestCardinalityBound(t *testing.T) {
 	assert.Contains(t, body, `pacer_queued_requests{scope="_OTHER"} 0`, "the gauges of three scopes summed")
 	assert.Equal(t, 2, strings.Count(body, "pacer_queued_requests{"), "the first scope and _OTHER")
 }
+
+// A server failing every request opens the scope's circuit: the state
+// gauge and the transition counter say so, and the refused call is a give
+// up of class circuit_open.
+func TestBreakerOpens(t *testing.T) {
+	srv := script(t, status(http.StatusInternalServerError))
+	c := pacerprom.New()
+	client, _ := newClient(t, c, pacer.WithMaxAttempts(1),
+		pacer.WithCircuitBreaker(pacer.Breaker{MinRequests: 2, CoolDown: time.Hour}))
+	for range 2 {
+		require.NoError(t, get(t, client, srv.URL+"/x"))
+	}
+	err := get(t, client, srv.URL+"/x")
+	require.True(t, errors.Is(err, pacer.ErrCircuitOpen), "%v", err)
+	const want = `
+# HELP pacer_breaker_state State of the scope's circuit breaker: 1 for the current state.
+# TYPE pacer_breaker_state gauge
+pacer_breaker_state{scope="api",state="closed"} 0
+pacer_breaker_state{scope="api",state="half-open"} 0
+pacer_breaker_state{scope="api",state="open"} 1
+# HELP pacer_breaker_transitions_total Changes of a scope's circuit breaker, by the state entered.
+# TYPE pacer_breaker_transitions_total counter
+pacer_breaker_transitions_total{scope="api",state="open"} 1
+# HELP pacer_give_ups_total Requests that failed for good, by error class.
+# TYPE pacer_give_ups_total counter
+pacer_give_ups_total{error="500",method="GET",route="GET /x",scope="api"} 2
+pacer_give_ups_total{error="circuit_open",method="GET",route="GET /x",scope="api"} 1
+`
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want),
+		"pacer_breaker_state", "pacer_breaker_transitions_total", "pacer_give_ups_total"))
+}
