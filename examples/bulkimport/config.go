@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/pacerhq/pacer"
@@ -23,6 +24,11 @@ type Config struct {
 	// ZeroConfig gives the client no budget: it learns the limit from the
 	// server's headers alone.
 	ZeroConfig bool
+
+	// Progress is how the run reports its progress: ProgressAuto (the
+	// default) draws a bar on a terminal and prints a line per second
+	// otherwise; ProgressBar and ProgressLines choose.
+	Progress string
 
 	// Scale is how many times faster than real time the embedded server's
 	// clock runs; 0 picks one so that the run takes about targetReal.
@@ -57,12 +63,25 @@ func (c *Config) validate() error {
 		return errors.New("bulkimport: Records must be positive")
 	case c.Bulk < 0:
 		return errors.New("bulkimport: Bulk must not be negative")
+	case c.Progress != ProgressAuto && c.Progress != ProgressBar && c.Progress != ProgressLines:
+		return fmt.Errorf("bulkimport: Progress must be %q, %q or empty (auto), not %q", ProgressBar, ProgressLines, c.Progress)
 	case c.URL != "" && c.Path == "":
 		return errors.New("bulkimport: a real API needs the create endpoint's path (-path)")
 	case c.URL != "" && !c.ZeroConfig && (c.Limit <= 0 || c.Window <= 0):
 		return errors.New("bulkimport: a real API needs its documented limit (-limit and -window) or -zero-config")
 	}
 	return nil
+}
+
+// progressMode resolves Progress for out: a bar only on a terminal.
+func (c *Config) progressMode(out io.Writer) string {
+	if c.Progress != ProgressAuto {
+		return c.Progress
+	}
+	if isTerminal(out) {
+		return ProgressBar
+	}
+	return ProgressLines
 }
 
 // requests is how many requests the import sends when nothing is retried.

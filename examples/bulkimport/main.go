@@ -1,6 +1,7 @@
 // Command bulkimport imports thousands of records into a rate-limited API
-// through pacer, with a live progress bar and a final summary that proves
-// nothing was lost or created twice.
+// through pacer, with a live progress bar (a line per second when its output
+// is not a terminal) and a final summary that proves nothing was lost or
+// created twice.
 //
 // By default it runs against an embedded pacertest server that behaves like
 // the documented API (100 requests per minute; with -bulk, 1000 per hour and
@@ -30,6 +31,7 @@ func parseFlags() Config {
 	flag.IntVar(&c.Bulk, "bulk", 0, "records per request to the bulk endpoint (0: one create per record)")
 	flag.IntVar(&c.Workers, "workers", 8, "concurrent requests")
 	flag.BoolVar(&c.ZeroConfig, "zero-config", false, "give the client no budget: learn the limit from response headers")
+	flag.StringVar(&c.Progress, "progress", "", `"bar" or "lines" (default: a bar on a terminal, a line per second otherwise)`)
 	flag.Float64Var(&c.Scale, "scale", 0, "embedded server: times faster than real time the clock runs (0: finish in about 12 s)")
 	c.Real.DefineFlags(flag.CommandLine, "path of the create (or, with -bulk, bulk create) endpoint")
 	flag.Parse()

@@ -25,12 +25,14 @@ type outcome struct {
 }
 
 // Run imports cfg.Records records and returns the summary. It writes a
-// description of the run and a progress bar to out. Records are sent by
+// description of the run and its progress to out: a live bar when out is a
+// terminal, else one line per second (see Config.Progress). Records are sent by
 // cfg.Workers goroutines through one pacer Transport; Run returns when every
 // batch has been answered (or ctx ends, which stops sending new batches).
 // The error is non-nil only when the run could not start.
 func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	cfg.setDefaults()
+	mode := cfg.progressMode(out)
 	out = demo.NewSyncWriter(out)
 	if err := cfg.validate(); err != nil {
 		return Summary{}, err
@@ -44,9 +46,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	fmt.Fprintln(out, cfg.describe(api))
 	batches := makeBatches(cfg.Records, cfg.Bulk, api.Server == nil)
 	watch := demo.StartStopwatch(api.Clock)
-	bar := newProgress(out, cfg.Records, tr, watch, api.Scale != 1)
-	results := importAll(ctx, client, api, cfg.Workers, batches, cfg.Bulk > 0, bar.add)
-	bar.finish()
+	prog := newProgress(mode, out, cfg.Records, tr, watch, api.Scale != 1)
+	results := importAll(ctx, client, api, cfg.Workers, batches, cfg.Bulk > 0, prog.add)
+	prog.finish()
 
 	s := summarize(cfg, api, tr.Stats(), results, batches)
 	s.Virtual, s.Real = watch.Elapsed()

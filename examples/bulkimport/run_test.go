@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func checkComplete(t *testing.T, s Summary) {
 
 func TestRunConfiguredBudgetSendsNo429(t *testing.T) {
 	var out bytes.Buffer
-	s, err := Run(context.Background(), Config{Records: 300, Scale: 600}, &out)
+	s, err := Run(context.Background(), Config{Records: 300, Scale: 600, Progress: ProgressBar}, &out)
 	require.NoError(t, err)
 	checkComplete(t, s)
 	assert.Equal(t, 300, s.Requests)
@@ -38,6 +39,27 @@ func TestRunConfiguredBudgetSendsNo429(t *testing.T) {
 	assert.Equal(t, int64(300), s.Sent, "no request needed a retry")
 	assert.Equal(t, 2*time.Minute, s.Minimum)
 	assert.Contains(t, out.String(), "(300/300)", "the progress bar reached the end")
+}
+
+// Output that is not a terminal gets plain lines, never a carriage
+// return: a redirected run's log reads line by line.
+func TestRunRedirectedPrintsLines(t *testing.T) {
+	var out bytes.Buffer
+	s, err := Run(context.Background(), Config{Records: 200, Scale: 300}, &out)
+	require.NoError(t, err)
+	checkComplete(t, s)
+	text := out.String()
+	assert.NotContains(t, text, "\r", "no progress bar frames")
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	last := lines[len(lines)-1]
+	assert.Contains(t, last, "200/200 records (100%)", "the last line is the final state")
+	assert.Contains(t, last, "429s 0")
+	assert.Regexp(t, `budget \d+/100 left`, last)
+}
+
+func TestRunRejectsUnknownProgress(t *testing.T) {
+	_, err := Run(context.Background(), Config{Records: 1, Progress: "fancy"}, io.Discard)
+	assert.Error(t, err)
 }
 
 func TestRunBulkEndpoint(t *testing.T) {

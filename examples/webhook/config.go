@@ -103,13 +103,14 @@ func (c *Config) api() demo.API {
 // transport is the outbound client's transport: the documented limit run at
 // Headroom and paced evenly over the window, so bursts of webhooks turn into
 // a steady stream of calls that leaves room for retries and other clients.
-func (c *Config) transport(a demo.API) *pacer.Transport {
-	return pacer.NewTransport(nil,
+// extra adds options (the metrics' hooks).
+func (c *Config) transport(a demo.API, extra ...pacer.Option) *pacer.Transport {
+	return pacer.NewTransport(nil, append(extra,
 		pacer.WithClock(a.Clock),
 		pacer.WithBudget(a.Limit, a.Window),
 		pacer.WithHeadroom(c.Headroom),
 		pacer.WithPacing(),
 		pacer.WithMaxAttempts(10),
 		pacer.WithMaxWait(a.Window),
-	)
+	)...)
 }

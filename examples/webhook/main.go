@@ -1,6 +1,7 @@
 // Command webhook is a webhook relay: it accepts events on POST /hook,
 // queues them (bounded; 503 when full), and makes the outbound API calls at
-// a controlled pace with headroom. On SIGINT or SIGTERM it stops accepting,
+// a controlled pace with headroom, and serves its metrics (pacer's and its
+// queue's) on GET /metrics for Prometheus. On SIGINT or SIGTERM it stops accepting,
 // drains the queue and exits with nothing lost.
 //
 // By default it delivers to an embedded pacertest API (100 requests per

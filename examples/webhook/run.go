@@ -11,6 +11,7 @@ import (
 
 	"github.com/pacerhq/pacer"
 	"github.com/pacerhq/pacer/examples/internal/demo"
+	"github.com/pacerhq/pacer/pacerprom"
 )
 
 // shutdownTimeout bounds how long the webhook server waits for requests in
@@ -36,17 +37,23 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Summary, error) {
 	}
 	api := cfg.api()
 	defer api.Close()
-	tr := cfg.transport(api)
+	metrics := pacerprom.New()
+	tr := cfg.transport(api, metrics.Options()...)
+	metrics.Observe(tr)
 	defer tr.CloseIdleConnections()
 
 	q, d := newQueue(cfg.Queue), &deliveries{}
 	watch := demo.StartStopwatch(api.Clock)
-	srv := &http.Server{Handler: hookHandler(q, cfg.OnReceive), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/hook", hookHandler(q, cfg.OnReceive))
+	mux.Handle("GET /metrics", metricsHandler(metrics, q, d))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(out, "webhook relay listening on %s/hook, delivering to %s\n", base, api)
 	fmt.Fprintf(out, "outbound budget: %d per %s at %.0f%% headroom, paced\n", api.Limit, api.Window, 100*cfg.Headroom)
+	fmt.Fprintf(out, "metrics (Prometheus) on %s/metrics\n", base)
 
 	drained := make(chan struct{})
 	go func() {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pacerhq/pacer/examples/internal/demo"
 	"github.com/stretchr/testify/assert"
@@ -76,12 +77,31 @@ func TestRunServeUntilCancelled(t *testing.T) {
 				assert.Equal(t, http.StatusAccepted, resp.StatusCode)
 			}
 		}
+		// /metrics shows the outbound calls as they are delivered.
+		assert.Eventually(t, func() bool {
+			return strings.Contains(scrape(t, base), `webhook_delivered_events_total 3`)
+		}, 10*time.Second, 20*time.Millisecond)
+		body := scrape(t, base)
+		assert.Contains(t, body, `pacer_requests_sent_total{method="POST",route="POST /api/v1/subscribers",scope="127.0.0.1:`)
+		assert.Contains(t, body, `pacer_queued_requests{scope="127.0.0.1:`)
+		assert.Contains(t, body, "webhook_queued_events 0")
 		http.DefaultClient.CloseIdleConnections()
 	}}
 	s, err := Run(ctx, cfg, io.Discard)
 	require.NoError(t, err)
 	checkNothingLost(t, s)
 	assert.Equal(t, 3, s.Received)
+}
+
+// scrape returns the relay's /metrics.
+func scrape(t *testing.T, base string) string {
+	resp, err := http.Get(base + "/metrics")
+	if !assert.NoError(t, err) {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func TestRunRejectsIncompleteRealAPI(t *testing.T) {
