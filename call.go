@@ -45,7 +45,8 @@ type call struct {
 	// uncertain: an attempt with side effects was cut off after it may have
 	// been sent, and the request was retried (under an Idempotency-Key).
 	uncertain bool
-	permit    permit // the latest attempt's leave from the breaker
+	permit    permit       // the latest attempt's leave from the breaker
+	infoOf    *RequestInfo // built on the first event (see info)
 }
 
 func (t *Transport) newCall(req *http.Request) *call {
@@ -55,11 +56,15 @@ func (t *Transport) newCall(req *http.Request) *call {
 	return &call{t: t, orig: req, ticket: ticket, scope: t.scopes.enter(scope)}
 }
 
-// info is what events say about the request. It is built only when an
-// event is sent, keeping the redacted URL off the path of every request.
+// info is what events say about the request. It is built when the first
+// event is sent, once per call, keeping the redacted URL and the route's
+// text off the path of requests nobody watches.
 func (c *call) info() RequestInfo {
-	return RequestInfo{Method: c.orig.Method, URL: redactURL(c.orig.URL), Scope: c.ticket.Scope,
-		Route: route.Template(c.orig.Method, c.orig.URL.Path), Context: c.orig.Context()}
+	if c.infoOf == nil {
+		c.infoOf = &RequestInfo{Method: c.orig.Method, URL: redactURL(c.orig.URL), Scope: c.ticket.Scope,
+			Route: route.Template(c.orig.Method, c.orig.URL.Path), Context: c.orig.Context()}
+	}
+	return *c.infoOf
 }
 
 // run sends the first attempt and, if decide asks for more, hands the
@@ -87,38 +92,41 @@ func (c *call) run() (*http.Response, error) {
 }
 
 // attempt sends the request once: it waits for a slot (the breaker's
-// check, then the store's), sends, and reports the outcome to the store,
-// the breaker and the tracker. A request it does not send has its body
-// closed, as a RoundTripper must, and c.refused set.
-//
-// User code (hooks, the base RoundTripper) may panic while the attempt
-// holds its slot and permit; the deferred guard gives both back, and
-// closes a response the caller will never see, before the panic goes on:
-// a recovered panic cannot wedge the scope or leak a connection.
-func (c *call) attempt(req *http.Request) (resp *http.Response, err error) {
-	clk, ctx := c.t.cfg.clock, req.Context()
-	start := clk.Now()
+// check, then the store's) and sends under it. A request it does not send
+// has its body closed, as a RoundTripper must, and c.refused set.
+func (c *call) attempt(req *http.Request) (*http.Response, error) {
+	start := c.t.cfg.clock.Now()
 	c.refused, c.lastErr = true, nil
-	slot, err := c.reserve(ctx)
+	slot, err := c.reserve(req.Context())
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	sent, done, ok := false, false, false
+	return c.send(req, slot, start)
+}
+
+// send sends req under slot (granted after a wait since start, if any) and
+// reports the outcome to the store, the breaker and the tracker.
+//
+// The deferred guard frees the slot and the permit of an attempt that ends
+// without releasing them — the caller's context ended first, or user code
+// (a hook, the base RoundTripper) panicked — and closes a response the
+// caller will never see: a recovered panic cannot wedge the scope or leak
+// a connection.
+func (c *call) send(req *http.Request, slot Slot, start time.Time) (resp *http.Response, err error) {
+	clk := c.t.cfg.clock
+	sent, released, handed := false, false, false
 	defer func() {
-		if !done {
+		if !released {
 			c.t.store.Observe(slot, Outcome{Sent: sent, At: clk.Now()})
 			c.unsent()
 		}
-		if !ok && resp != nil { // the caller will never see it
+		if !handed && resp != nil {
 			resp.Body.Close()
 		}
 	}()
-	if err := ctx.Err(); err != nil {
+	if err := req.Context().Err(); err != nil {
 		closeBody(req)
-		c.t.store.Observe(slot, Outcome{At: clk.Now()})
-		c.unsent()
-		done, ok = true, true
 		return nil, err
 	}
 	if slot.Waited {
@@ -136,10 +144,10 @@ func (c *call) attempt(req *http.Request) (resp *http.Response, err error) {
 	c.refundRetry(resp)
 	o := c.observe(resp)
 	c.t.store.Observe(slot, c.t.cfg.bounded(o))
-	done = true
+	released = true
 	c.t.tracker.attempted(c.scope, c.info, c.attempts, o, err, o.At.Sub(sentAt))
 	c.breakerEvent(ev)
-	ok = true
+	handed = true
 	return resp, err
 }
 

@@ -33,6 +33,28 @@ type Hooks struct {
 	OnBreaker func(BreakerEvent)
 }
 
+// then returns hooks calling h's hook, then next's, for each event.
+func (h Hooks) then(next Hooks) Hooks {
+	return Hooks{
+		OnAttempt: chain(h.OnAttempt, next.OnAttempt),
+		OnWait:    chain(h.OnWait, next.OnWait),
+		OnRetry:   chain(h.OnRetry, next.OnRetry),
+		OnGiveUp:  chain(h.OnGiveUp, next.OnGiveUp),
+		OnBreaker: chain(h.OnBreaker, next.OnBreaker),
+	}
+}
+
+// chain calls a, then b; either may be nil.
+func chain[E any](a, b func(E)) func(E) {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return func(e E) { a(e); b(e) }
+}
+
 // RequestInfo identifies the request an event is about, without secrets.
 type RequestInfo struct {
 	Method string

@@ -140,9 +140,12 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
 
-// WithHooks registers callbacks for pacer's events. See Hooks.
+// WithHooks registers callbacks for pacer's events (see Hooks). It adds to
+// the hooks of earlier WithHooks options: each event calls them all, in the
+// order given, so an integration (pacerotel, pacerprom) and your own hooks
+// can share a transport.
 func WithHooks(h Hooks) Option {
-	return func(c *config) { c.hooks = h }
+	return func(c *config) { c.hooks = c.hooks.then(h) }
 }
 
 // WithBudget adds a client-side budget: at most limit requests reach the

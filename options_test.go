@@ -74,3 +74,20 @@ func TestWithoutLearning(t *testing.T) {
 		client.CloseIdleConnections()
 	}
 }
+
+// WithHooks adds to earlier hooks: an integration's and the caller's share
+// a transport, called in the order given.
+func TestWithHooksAdds(t *testing.T) {
+	t.Parallel()
+	srv := newScript(t, status(200, "ok"))
+	var order []string
+	record := func(who string) pacer.Option {
+		return pacer.WithHooks(pacer.Hooks{OnAttempt: func(pacer.AttemptEvent) { order = append(order, who) }})
+	}
+	client := pacer.NewClient(record("integration"), pacer.WithHooks(pacer.Hooks{}), record("caller"))
+	resp, err := client.Get(srv.URL)
+	require.NoError(t, err)
+	readBody(t, resp)
+	assert.Equal(t, []string{"integration", "caller"}, order)
+	client.CloseIdleConnections()
+}

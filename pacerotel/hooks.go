@@ -30,7 +30,6 @@ func (in *Instrumentation) Hooks(next pacer.Hooks) pacer.Hooks {
 				next.OnWait(e)
 			}
 		},
-		OnRateLimit: next.OnRateLimit,
 		OnRetry: func(e pacer.RetryEvent) {
 			in.retries.Add(ctxOf(e.RequestInfo), 1, in.option(famRetry, e.RequestInfo, retryReason(e.Status)).add...)
 			in.wait(e.RequestInfo, retryWaitReason(e), e.Wait.Seconds(), e.Attempt)

@@ -95,7 +95,7 @@ func TestThree429sThenOK(t *testing.T) {
 // wait).
 func TestBackoffAndThrottleWaits(t *testing.T) {
 	srv := script(t, status(http.StatusServiceUnavailable), status(http.StatusOK))
-	r := newRig(t, nil, pacer.WithBudget(1, time.Second), pacer.WithBackoff(10*time.Millisecond, 20*time.Millisecond))
+	r := newRig(t, nil, pacer.WithBudget(1, time.Second), pacer.WithBackoff(10*time.Millisecond, 20*time.Millisecond, pacer.FullJitter))
 	for range 2 {
 		code, err := r.get(t, srv.URL+"/items")
 		require.NoError(t, err)

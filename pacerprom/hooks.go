@@ -27,7 +27,6 @@ func (c *Collector) Hooks(next pacer.Hooks) pacer.Hooks {
 				next.OnWait(e)
 			}
 		},
-		OnRateLimit: next.OnRateLimit,
 		OnRetry: func(e pacer.RetryEvent) {
 			c.counter(kRetry, e.RequestInfo, retryReason(e.Status)).Inc()
 			c.observer(kWait, e.RequestInfo, retryWaitReason(e)).Observe(e.Wait.Seconds())

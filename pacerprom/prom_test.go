@@ -126,7 +126,7 @@ pacer_wait_seconds_sum{method="GET",reason="retry_after",route="GET /v1/campaign
 pacer_wait_seconds_count{method="GET",reason="retry_after",route="GET /v1/campaigns/:id",scope="api"} 3
 `
 	c2 := pacerprom.New(pacerprom.WithWaitBuckets(0.5, 1))
-	client2, _ := newClient(t, c2, pacer.WithAdaptive(pacer.AdaptiveOff))
+	client2, _ := newClient(t, c2, pacer.WithoutAdaptive())
 	srv2 := script(t, limited, limited, limited, status(http.StatusOK))
 	require.NoError(t, get(t, client2, srv2.URL+"/v1/campaigns/7"))
 	require.NoError(t, testutil.CollectAndCompare(c2, strings.NewReader(waits), "pacer_wait_seconds"))
@@ -135,13 +135,14 @@ pacer_wait_seconds_count{method="GET",reason="retry_after",route="GET /v1/campai
 
 // A 503 is retried after backoff; a budget of one per second makes the
 // second call wait for a slot; a server that never lets up ends in a give
-// up counted by its class.
+// up counted by its class (its 429s cost no attempt: the refusals end the
+// call when they outlast the max wait, 1.5 s: one retry, 1 s apart).
 func TestBackoffThrottleAndGiveUp(t *testing.T) {
 	srv := script(t, status(http.StatusServiceUnavailable), status(http.StatusOK), status(http.StatusOK),
 		status(http.StatusTooManyRequests, "Retry-After", "1"))
 	c := pacerprom.New()
-	client, _ := newClient(t, c, pacer.WithBudget(1, time.Second), pacer.WithBackoff(10*time.Millisecond, 20*time.Millisecond),
-		pacer.WithMaxAttempts(2))
+	client, _ := newClient(t, c, pacer.WithBudget(1, time.Second), pacer.WithBackoff(10*time.Millisecond, 20*time.Millisecond, pacer.FullJitter),
+		pacer.WithMaxAttempts(2), pacer.WithMaxWait(1500*time.Millisecond))
 	require.NoError(t, get(t, client, srv.URL+"/items"))
 	require.NoError(t, get(t, client, srv.URL+"/items"))
 	err := get(t, client, srv.URL+"/items")
