@@ -29,11 +29,7 @@ type redisCluster struct {
 func startCluster(t *testing.T) *redisCluster {
 	t.Helper()
 	requireRedisBinary(t)
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		requireRedisBinary(t) // same policy: skip loudly or fail
-		t.Fatal("redis-cli not found in PATH (it comes with redis-server's package, redis-tools)")
-	}
+	cli := requireBinary(t, "redis-cli", "redis-tools")
 	c := &redisCluster{}
 	args := []string{"--cluster", "create"}
 	for range 3 {
