@@ -29,11 +29,7 @@ type redisCluster struct {
 func startCluster(t *testing.T) *redisCluster {
 	t.Helper()
 	requireRedisBinary(t)
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		requireRedisBinary(t) // same policy: skip loudly or fail
-		t.Fatal("redis-cli not found in PATH (it comes with redis-server's package, redis-tools)")
-	}
+	cli := requireBinary(t, "redis-cli", "redis-tools")
 	c := &redisCluster{}
 	args := []string{"--cluster", "create"}
 	for range 3 {
@@ -113,9 +109,10 @@ func testSlotMatchesRedis(t *testing.T, c *redisCluster) {
 	}
 }
 
-// A stuck node (SIGSTOP) costs only the scopes whose slots it serves: they
-// fail closed within the bound, and then at once for the retry interval,
-// while scopes on the other nodes keep being served, and Usage reports them.
+// A stuck node (SIGSTOP) costs only the scopes it serves: the first call
+// fails closed within the bound, and then every scope of that node (whatever
+// its slot) fails at once for the retry interval, while scopes on the other
+// nodes keep being served, and Usage reports them.
 //
 // Before, health was one per store: the first timeout failed every scope for
 // the retry interval.
@@ -135,10 +132,14 @@ func testNodeStuck(t *testing.T, c *redisCluster) {
 		return nil
 	}
 	stuck := "stuck.example.com"
-	var fine string
-	for i := 0; fine == ""; i++ {
-		if name := "fine-" + strconv.Itoa(i); nodeOf(name) != nodeOf(stuck) {
+	var fine, neighbour string // on another node; on the stuck node, another slot
+	for i := 0; fine == "" || neighbour == ""; i++ {
+		name := "other-" + strconv.Itoa(i)
+		switch {
+		case nodeOf(name) != nodeOf(stuck):
 			fine = name
+		case keysOf(DefaultPrefix, name).slot() != keysOf(DefaultPrefix, stuck).slot():
+			neighbour = name
 		}
 	}
 	tk := func(scope string) pacer.Ticket { return ticket(scope, per(100, time.Minute)) }
@@ -154,16 +155,25 @@ func testNodeStuck(t *testing.T, c *redisCluster) {
 		require.Less(t, time.Since(start), callBound, what)
 		require.ErrorIs(t, err, ErrUnavailable, what)
 	}
+	// Health is per node: a scope in another slot of the stuck node fails at
+	// once (without a call: well within the timeout the first call paid).
+	start := time.Now()
+	_, err := s.Reserve(ctx, tk(neighbour))
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.Less(t, time.Since(start), testTimeout/2, "the neighbour is skipped")
 	for range 3 {
 		start := time.Now()
 		reserve(t, s, tk(fine))
 		require.Less(t, time.Since(start), callBound)
 	}
-	start := time.Now()
+	start = time.Now()
 	u := s.Usage()
 	require.Less(t, time.Since(start), callBound, "Usage skips the stuck node")
-	require.Len(t, u, 2)
-	byScope := map[string]pacer.Usage{u[0].Scope: u[0], u[1].Scope: u[1]}
+	require.Len(t, u, 3)
+	byScope := map[string]pacer.Usage{}
+	for _, x := range u {
+		byScope[x.Scope] = x
+	}
 	require.Equal(t, 4, byScope[fine].InWindow, "the scope on a healthy node is read")
 	require.Zero(t, byScope[stuck].InWindow, "the stuck one reports its queue only")
 }

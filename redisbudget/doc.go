@@ -67,8 +67,8 @@
 // After a failure Redis is not called again for WithRetryInterval (default
 // 1s of wall-clock time); then it is probed again by the next call, so the
 // store returns to Redis by itself once Redis is back (go-redis
-// reconnects). With a Cluster client this is kept per hash slot, so a node
-// that is down or stuck fails only the scopes it serves. Calls a cluster
+// reconnects). With a Cluster client this is kept per master node, so a
+// node that is down or stuck fails only the scopes it serves. Calls a cluster
 // refuses without running them (MOVED, ASK, TRYAGAIN, CLUSTERDOWN, LOADING)
 // are sent again, 5 ms apart, within the bound. Usage reads each scope with
 // plain pipelined commands (one round trip per node, never a cross-slot

@@ -268,3 +268,43 @@ func TestMayHaveRun(t *testing.T) {
 	assert.True(t, mayHaveRun(fmt.Errorf("no answer within 1s: %w", context.DeadlineExceeded)))
 	assert.True(t, mayHaveRun(io.ErrUnexpectedEOF))
 }
+
+// redisErr is a Redis error reply, as go-redis returns them.
+type redisErr string
+
+func (e redisErr) Error() string { return string(e) }
+func (redisErr) RedisError()     {}
+
+// A call a cluster refuses without running it is sent again within the
+// bound; other errors, and refusals that last past the bound, are returned.
+func TestBoundedRetriesRefusals(t *testing.T) {
+	ctx := context.Background()
+	for _, refusal := range []string{"TRYAGAIN Multiple keys request during rehashing of slot",
+		"MOVED 3999 127.0.0.1:6381", "ASK 3999 127.0.0.1:6381", "CLUSTERDOWN The cluster is down",
+		"LOADING Redis is loading the dataset in memory"} {
+		calls := 0
+		v, err := bounded(ctx, time.Second, func(context.Context) (int, error) {
+			if calls++; calls < 3 {
+				return 0, redisErr(refusal)
+			}
+			return 42, nil
+		})
+		require.NoError(t, err, refusal)
+		assert.Equal(t, 42, v)
+		assert.Equal(t, 3, calls, refusal)
+	}
+
+	calls := 0
+	_, err := bounded(ctx, time.Second, func(context.Context) (int, error) {
+		calls++
+		return 0, redisErr("ERR unknown command")
+	})
+	require.Error(t, err)
+	assert.Equal(t, 1, calls, "an error that may have run is not sent again")
+
+	start := time.Now()
+	_, err = bounded(ctx, testTimeout, func(context.Context) (int, error) { return 0, redisErr("TRYAGAIN") })
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), callBound, "refusals stop at the bound")
+	require.NotErrorIs(t, &UnavailableError{Err: err}, context.DeadlineExceeded)
+}

@@ -46,7 +46,7 @@ func (s *Store) fleetSize() int {
 // the ids silent for heartbeatMissed intervals and counts the rest, in one
 // script bounded by the store's timeout. It is a best effort: a failure is
 // not a sign that Redis is down (the call that just succeeded says it is
-// not), and the next call tries again.
+// not), and the next heartbeat is due a second later all the same.
 func (s *Store) heartbeat() {
 	if s.cfg.share != -1 {
 		return

@@ -1,9 +1,13 @@
 package redisbudget
 
 import (
+	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // health remembers a recent Redis failure so that calls made during the
@@ -47,50 +51,70 @@ type node struct {
 }
 
 // nodes is a Store's knowledge of Redis: one node for a single Redis, and
-// one per hash slot for a Cluster client, so that a node that is down or
-// stuck costs only the scopes whose slots it serves (each slot pays the
-// timeout once per retry interval) while the others go on, and each node's
-// TIME is estimated on its own. Slots are known without asking the cluster
-// (a scope's slot is the CRC16 of its hash tag), so a failover that moves a
-// slot needs nothing: the slot is tried again after the retry interval,
-// wherever it lives. At most 16384 entries (one per slot). A nodes is safe
-// for concurrent use.
+// one per master for a Cluster client, so that a node that is down or stuck
+// costs only the scopes it serves (the first call pays the timeout, the
+// others fail at once for the retry interval) while the others go on, and
+// each node's TIME is estimated on its own. A scope's node is the master
+// the client's cached view of the cluster names for its slot; while the
+// client has no view yet (before its first call), the slot stands for the
+// node. A failover gives the slot a new master, known afresh. The entries
+// are at most one per master address and one per slot. A nodes is safe for
+// concurrent use.
 type nodes struct {
-	perSlot bool
+	cluster *redis.ClusterClient // nil: one Redis
 	one     node
 
-	mu    sync.Mutex
-	slots map[uint16]*node
+	mu  sync.Mutex
+	all map[string]*node // by master address, or "slot <n>"
 }
 
 // of returns the node that serves scope keys k.
 func (ns *nodes) of(k keys) *node {
-	if !ns.perSlot {
+	if ns.cluster == nil {
 		return &ns.one
 	}
-	slot := k.slot()
+	name := ns.master(k)
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	n := ns.slots[slot]
+	n := ns.all[name]
 	if n == nil {
-		if ns.slots == nil {
-			ns.slots = make(map[uint16]*node)
+		if ns.all == nil {
+			ns.all = make(map[string]*node)
 		}
 		n = &node{}
-		ns.slots[slot] = n
+		ns.all[name] = n
 	}
 	return n
 }
 
+// master names the master serving k in the client's cached view of the
+// cluster, or k's slot while the client has none. It never waits: with a
+// context that has ended, go-redis answers from its cache or fails at once
+// (before its first call, when it then falls back to the addresses it was
+// configured with, which it uses at that point anyway).
+func (ns *nodes) master(k keys) string {
+	if c, err := ns.cluster.MasterForKey(endedCtx, k.learned()); err == nil {
+		return c.Options().Addr
+	}
+	return "slot " + strconv.Itoa(int(k.slot()))
+}
+
+// endedCtx is a context that has ended, for calls that must not wait.
+var endedCtx = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
 // anyDown reports whether some part of Redis is believed down.
 func (ns *nodes) anyDown() bool {
-	if !ns.perSlot {
+	if ns.cluster == nil {
 		ok, _ := ns.one.health.usable()
 		return !ok
 	}
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
-	for _, n := range ns.slots {
+	for _, n := range ns.all {
 		if ok, _ := n.health.usable(); !ok {
 			return true
 		}

@@ -2,7 +2,6 @@ package redisbudget
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -149,5 +148,3 @@ func pending(t *testing.T, c <-chan result) {
 	case <-time.After(20 * time.Millisecond):
 	}
 }
-
-func asRateLimit(err error, target **pacer.RateLimitError) bool { return errors.As(err, target) }

@@ -8,10 +8,11 @@ import (
 )
 
 // maxPending bounds the outcomes a Store keeps while Redis cannot take them.
-// At 16 bytes of bookkeeping plus the slot id and outcome (about 200 bytes
-// in all), 4096 of them cost under 1 MB; they cover a stall of 4096 requests
-// of this process, 80 s at 50 requests per second. Beyond it the oldest is
-// dropped and its slot counts until its safety expiry.
+// An item is 240 bytes plus the text of its scope and slot id (some 350
+// bytes in all), so 4096 of them cost about 1.4 MB; they cover the answers
+// of a stall of 4096 requests of this process, 80 s at 50 requests per
+// second. Beyond it the oldest is dropped and its slot counts until its
+// safety expiry.
 const maxPending = 4096
 
 // flushBatch is how many kept outcomes one flush sends, one call each, so

@@ -54,12 +54,20 @@ func startRedisWith(t testing.TB, extra ...string) *redisServer {
 
 func requireRedisBinary(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
+	return requireBinary(t, "redis-server", "redis-server")
+}
+
+// requireBinary returns the path of name, found in PATH. When it is missing
+// the test is skipped, loudly, unless PACER_REQUIRE_REDIS=1 is set, in which
+// case it fails; pkg is the apt package that installs it.
+func requireBinary(t testing.TB, name, pkg string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
 	if err == nil {
 		return bin
 	}
-	msg := "redis-server not found in PATH: Redis tests NOT RUN. Install it " +
-		"(apt-get update && apt-get install -y redis-server); set PACER_REQUIRE_REDIS=1 to make this a failure"
+	msg := name + " not found in PATH: Redis tests NOT RUN. Install it " +
+		"(apt-get update && apt-get install -y " + pkg + "); set PACER_REQUIRE_REDIS=1 to make this a failure"
 	if os.Getenv("PACER_REQUIRE_REDIS") == "1" {
 		t.Fatal(msg)
 	}

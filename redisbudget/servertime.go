@@ -20,7 +20,7 @@ const driftPPM = 1000
 // clock, so offset = T - (s+r)/2 is wrong by at most (r-s)/2, the sample's
 // uncertainty. The store keeps the sample whose uncertainty, plus driftPPM
 // of its age, is smallest. On a cluster each node has its own clock, so the
-// store keeps one serverClock per hash slot (see nodes). The zero value has
+// store keeps one serverClock per master (see nodes). The zero value has
 // no sample. A serverClock is safe for concurrent use.
 type serverClock struct {
 	mu   sync.Mutex

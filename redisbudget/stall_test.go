@@ -2,6 +2,7 @@ package redisbudget
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"syscall"
@@ -112,13 +113,11 @@ func errClass(err error) string {
 	switch {
 	case isUnavailable(err):
 		return "unavailable"
-	case err == context.DeadlineExceeded:
+	case errors.Is(err, pacer.ErrRateLimited): // before the deadline: it wraps it
+		return "rate limited"
+	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline"
 	default:
-		var rle *pacer.RateLimitError
-		if asRateLimit(err, &rle) {
-			return "rate limited"
-		}
 		return err.Error()
 	}
 }

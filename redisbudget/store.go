@@ -59,9 +59,9 @@ func New(rdb redis.UniversalClient, opts ...Option) *Store {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	_, cluster := rdb.(*redis.ClusterClient)
+	cluster, _ := rdb.(*redis.ClusterClient)
 	return &Store{
-		nodes:  nodes{perSlot: cluster},
+		nodes:  nodes{cluster: cluster},
 		rdb:    rdb,
 		cfg:    newConfig(opts),
 		id:     hex.EncodeToString(b[:]),

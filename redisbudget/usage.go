@@ -86,6 +86,7 @@ func (s *Store) usageNow(k keys, at time.Time) (now int64, ok bool) {
 }
 
 // scopeRead is the pipelined read of one scope; a nil command was not sent.
+// It belongs to one Usage call and is read only after the pipeline ends.
 type scopeRead struct {
 	now                int64 // the scripts' clock in µs, when the read was made
 	inWindow, inFlight *redis.IntCmd
