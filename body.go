@@ -20,7 +20,7 @@ import (
 // and io.Seeker (an *os.File) is read afresh from where it stands for each
 // attempt, without buffering; any other is read into memory up to the
 // WithBodyBuffer bound, under the request's context (a body that stalls
-// cannot outlive the deadline). A longer body is streamed through once and
+// cannot hold the caller past the deadline). A longer body is streamed through once and
 // the request is not sent again after that attempt (c.replayable false).
 func (c *call) prepare(req *http.Request) error {
 	out := req
@@ -75,13 +75,19 @@ func (c *call) replayBody(out *http.Request) error {
 		body.Close()
 		return context.Cause(ctx)
 	}
-	closed := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() { body.Close(); close(closed) }) // cuts a read that stalls
-	prefix, err := io.ReadAll(io.LimitReader(body, c.t.cfg.bodyBuffer+1))
-	if !stop() {
-		<-closed
+	read := make(chan bufferedBody, 1)
+	go func() { // ends at the bound, at the body's end, or when Close cuts it
+		b, err := io.ReadAll(io.LimitReader(body, c.t.cfg.bodyBuffer+1))
+		read <- bufferedBody{b, err}
+	}()
+	var r bufferedBody
+	select {
+	case r = <-read:
+	case <-ctx.Done():
+		body.Close() // a reader that ignores Close still stops at the bound
 		return context.Cause(ctx)
 	}
+	prefix, err := r.b, r.err
 	if err != nil {
 		body.Close()
 		return err
@@ -95,6 +101,12 @@ func (c *call) replayBody(out *http.Request) error {
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(prefix)), nil }
 	out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(prefix)), int64(len(prefix))
 	return nil
+}
+
+// bufferedBody is what the read of a request body into memory gave.
+type bufferedBody struct {
+	b   []byte
+	err error
 }
 
 // readCloser reads from one source and closes another.

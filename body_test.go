@@ -147,8 +147,7 @@ func TestStalledRateLimitBody(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
-	c := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithMaxAttempts(1), pacer.WithRateLimitResponses(),
-		pacer.WithMaxWait(0))
+	c := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithMaxAttempts(1), pacer.WithRateLimitResponses())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
@@ -159,4 +158,48 @@ func TestStalledRateLimitBody(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
 	close(release)
 	assert.Equal(t, `{"retryAfter":1}`, readBody(t, resp), "every byte, in order")
+}
+
+// A body that never ends and ignores Close cannot hold the caller past its
+// deadline either: pacer stops waiting for it (its reader stops at the
+// buffer bound).
+func TestEndlessBodyIgnoringClose(t *testing.T) {
+	t.Parallel()
+	srv := newScript(t, status(200, ""))
+	c := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithBodyBuffer(4<<10))
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	inner := &endless{closed: make(chan struct{})}
+	defer inner.Close() // the test's own cleanup: ends pacer's reader early
+	body := io.NopCloser(inner) // Close does nothing
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, body)
+	start := time.Now()
+	_, err := c.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+// A stalled 429 body before a retry costs a bounded drain, not the
+// request: the retry goes ahead and its answer comes back.
+func TestStalledRateLimitBodyThenRetry(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	defer close(release)
+	stall := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, `{"retryAfter":`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}
+	srv := newScript(t, stall, stall, status(200, "ok"))
+	start := time.Now()
+	resp, err := newTestClient(clocktest.NewInstant(time.Time{})).Get(srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", readBody(t, resp))
+	assert.Less(t, time.Since(start), 2*time.Second, "two stalled bodies, each dropped within its bound")
 }

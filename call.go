@@ -45,8 +45,8 @@ type call struct {
 	// uncertain: an attempt with side effects was cut off after it may have
 	// been sent, and the request was retried (under an Idempotency-Key).
 	uncertain bool
-	permit    permit       // the latest attempt's leave from the breaker
-	infoOf    *RequestInfo // built on the first event (see info)
+	permit    permit      // the latest attempt's leave from the breaker
+	infoOf    RequestInfo // built on the first event (see info)
 }
 
 func (t *Transport) newCall(req *http.Request) *call {
@@ -60,11 +60,11 @@ func (t *Transport) newCall(req *http.Request) *call {
 // event is sent, once per call, keeping the redacted URL and the route's
 // text off the path of requests nobody watches.
 func (c *call) info() RequestInfo {
-	if c.infoOf == nil {
-		c.infoOf = &RequestInfo{Method: c.orig.Method, URL: redactURL(c.orig.URL), Scope: c.ticket.Scope,
-			Route: route.Template(c.orig.Method, c.orig.URL.Path), Context: c.orig.Context()}
+	if c.infoOf.Method == "" && c.infoOf.URL == "" {
+		c.infoOf = RequestInfo{Method: c.orig.Method, URL: redactURL(c.orig.URL), Scope: c.ticket.Scope,
+			Route: c.t.routes.name(c.ticket.Route, c.orig), Context: c.orig.Context()}
 	}
-	return *c.infoOf
+	return c.infoOf
 }
 
 // run sends the first attempt and, if decide asks for more, hands the
@@ -81,9 +81,6 @@ func (c *call) run() (*http.Response, error) {
 		return c.fail(resp, err)
 	default:
 		return resp, nil
-	}
-	if resp != nil {
-		drain(resp.Body)
 	}
 	if err := c.pause(c.req); err != nil {
 		return c.fail(nil, err)

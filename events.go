@@ -117,6 +117,9 @@ func redactURL(u *url.URL) string {
 	if u == nil {
 		return ""
 	}
-	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-	return r.String()
+	scheme := u.Scheme + ":"
+	if u.Scheme == "" {
+		scheme = ""
+	}
+	return scheme + "//" + u.Host + u.EscapedPath() // one allocation
 }

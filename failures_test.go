@@ -51,11 +51,12 @@ func TestInvalidRequestSentOnceNeverRetried(t *testing.T) {
 			return r
 		},
 	}
+	wrapped := attemptFunc(http.DefaultTransport.RoundTrip) // middleware around net/http
 	for name, mk := range cases {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
 			t.Run(name+" "+method, func(t *testing.T) {
 				var retries retryCounter
-				tr := pacer.NewTransport(nil, retries.hooks(), pacer.WithBackoff(time.Second, time.Second, pacer.FullJitter))
+				tr := pacer.NewTransport(wrapped, retries.hooks(), pacer.WithBackoff(time.Second, time.Second, pacer.FullJitter))
 				req := mk()
 				req.Method = method
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -71,6 +72,12 @@ func TestInvalidRequestSentOnceNeverRetried(t *testing.T) {
 	}
 	assert.Zero(t, srv.hits.Load(), "the server saw none of them")
 }
+
+// attemptFunc is a RoundTripper made of a function: here, middleware that
+// passes requests on to net/http.
+type attemptFunc func(*http.Request) (*http.Response, error)
+
+func (f attemptFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // tlsRefuser accepts connections and answers the TLS handshake with a
 // fatal handshake_failure alert: every handshake fails before a byte of

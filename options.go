@@ -74,8 +74,9 @@ func statusSet(codes []int) map[int]bool {
 }
 
 // WithMaxAttempts sets how many times a request is sent at most, the first
-// attempt included (default 5). n < 1 means 1: no retries. Attempts the
-// server refused with a 429 (it did nothing) do not count: such a request
+// attempt included (default 5). n < 1 means 1: no retries at all. With n of
+// 2 or more, attempts the server refused with a 429 (it did nothing) do not
+// count: such a request
 // is sent again when its scope may send, for as long as the refusals last
 // no longer than the max wait (WithMaxWait) and the context's deadline
 // allows.

@@ -69,7 +69,7 @@ const (
 // request it sent.
 func (c *call) classify(req *http.Request, err error) failure {
 	switch {
-	case c.refused || permanent(err) || c.t.invalid(req):
+	case c.refused || permanent(err) || invalid(req):
 		return failFinal
 	case c.trace.unsent() || dialFailed(err):
 		return failUnsent
@@ -155,6 +155,9 @@ func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Dura
 		c.stopped = true
 		return false, err
 	}
+	if resp != nil {
+		drain(resp.Body) // bounded; the engine's own drain then finds it closed
+	}
 	c.wait, c.prevWait, c.server = wait, wait, fromServer
 	c.t.tracker.retry(c.scope, c.info, RetryEvent{Attempt: c.attempts, Status: c.last.Status, Err: c.lastErr,
 		Wait: wait, ServerWait: fromServer})
@@ -168,6 +171,9 @@ func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Dura
 // no attempt: a request keeps its place through a lockout and is sent when
 // the scope may send again, within its deadline and the max wait.
 func (c *call) spent(wait time.Duration) bool {
+	if c.t.cfg.maxAttempts == 1 {
+		return true // WithMaxAttempts(1): no retry at all
+	}
 	if c.last.Status != http.StatusTooManyRequests {
 		return c.attempts-c.refusals >= c.t.cfg.maxAttempts
 	}

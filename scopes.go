@@ -1,9 +1,12 @@
 package pacer
 
 import (
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pacerhq/pacer/internal/route"
 )
 
 // scopeIdle is how long a Transport keeps a scope's state after its last
@@ -123,4 +126,36 @@ func (s *scopes) all() []*scopeState {
 		out = append(out, st)
 	}
 	return out
+}
+
+// routeNames caches the text of the routes a Transport has seen, by route
+// key, so that events name a request's route without allocating. It keeps
+// at most maxRouteNames; later routes are named afresh each time. It is
+// safe for concurrent use.
+type routeNames struct {
+	mu    sync.RWMutex
+	names map[uint64]string
+}
+
+// maxRouteNames bounds the cache: 1024 names of a few dozen bytes.
+const maxRouteNames = 1024
+
+// name returns the text of req's route, whose key is key.
+func (r *routeNames) name(key uint64, req *http.Request) string {
+	r.mu.RLock()
+	name, ok := r.names[key]
+	r.mu.RUnlock()
+	if ok {
+		return name
+	}
+	name = route.Template(req.Method, req.URL.Path)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.names) < maxRouteNames {
+		if r.names == nil {
+			r.names = map[uint64]string{}
+		}
+		r.names[key] = name
+	}
+	return name
 }

@@ -18,6 +18,7 @@ type Transport struct {
 	store   Store
 	tracker *tracker
 	scopes  scopes
+	routes  routeNames
 
 	breakers *breakers     // nil unless WithCircuitBreaker
 	retries  *retryBudgets // nil unless WithRetryBudget
@@ -71,15 +72,11 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-// invalid reports whether the base transport refuses req before sending
-// anything: an *http.Transport sends only http and https requests with a
-// host, a valid method and valid header fields. pacer asks only after an
-// attempt failed, and only when it knows the base's rules; such a request
-// is not retried.
-func (t *Transport) invalid(req *http.Request) bool {
-	if _, ok := t.base.(*http.Transport); !ok {
-		return false
-	}
+// invalid reports whether req is one no HTTP transport sends: not http or
+// https, no host, an invalid method or header field. net/http refuses such a
+// request before it writes a byte, and so does any base wrapping it; pacer
+// asks only after an attempt failed, and such a request is not retried.
+func invalid(req *http.Request) bool {
 	u := req.URL
 	if u == nil || u.Host == "" || u.Scheme != "http" && u.Scheme != "https" || !validToken(req.Method) && req.Method != "" {
 		return true

@@ -120,9 +120,14 @@ func TestRefusalsRetriedWithinMaxWait(t *testing.T) {
 	assert.LessOrEqual(t, clk.Now().Sub(start), 10*time.Second)
 
 	after := newScript(t, status(429, "", "Retry-After", "1"), status(429, "", "Retry-After", "1"), status(200, "ok"))
-	resp, err := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithMaxAttempts(1)).Get(after.URL)
+	resp, err := newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithMaxAttempts(2)).Get(after.URL)
 	require.NoError(t, err, "a request refused twice is not lost")
 	assert.Equal(t, "ok", readBody(t, resp))
+
+	once := newScript(t, status(429, "", "Retry-After", "1"), status(200, "ok"))
+	_, err = newTestClient(clocktest.NewInstant(time.Time{}), pacer.WithMaxAttempts(1)).Get(once.URL)
+	require.ErrorIs(t, err, pacer.ErrRateLimited, "WithMaxAttempts(1): no retry at all")
+	assert.Equal(t, int64(1), once.hits.Load())
 }
 
 func TestRateLimitResponsesOption(t *testing.T) {
