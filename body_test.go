@@ -170,7 +170,7 @@ func TestEndlessBodyIgnoringClose(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	inner := &endless{closed: make(chan struct{})}
-	defer inner.Close() // the test's own cleanup: ends pacer's reader early
+	defer inner.Close()         // the test's own cleanup: ends pacer's reader early
 	body := io.NopCloser(inner) // Close does nothing
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, body)
 	start := time.Now()
