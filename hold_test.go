@@ -47,3 +47,27 @@ func TestHostileHoldBoundedByMaxWait(t *testing.T) {
 		})
 	}
 }
+
+// A reset two answers agree on is the server's steady word, as an hourly
+// window's is: an exhausted hour is waited out, not probed every max wait.
+func TestConfirmedResetWaitedOut(t *testing.T) {
+	t.Parallel()
+	clk := clocktest.NewInstant(time.Time{})
+	const reset = "3600" // seconds from now; the clock stands still between the answers
+	srv := newScript(t,
+		status(200, "", "X-RateLimit-Limit", "2", "X-RateLimit-Remaining", "1", "X-RateLimit-Reset", reset),
+		status(200, "", "X-RateLimit-Limit", "2", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", reset),
+		status(200, "ok"))
+	c := newTestClient(clk, pacer.WithMaxWait(time.Minute))
+	for range 2 {
+		resp, err := c.Get(srv.URL)
+		require.NoError(t, err)
+		readBody(t, resp)
+	}
+	start := clk.Now()
+	resp, err := c.Get(srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, "ok", readBody(t, resp))
+	assert.GreaterOrEqual(t, clk.Now().Sub(start), 59*time.Minute, "held to the confirmed reset, no probe before")
+	assert.Equal(t, int64(3), srv.hits.Load(), "no probe was refused")
+}

@@ -35,6 +35,19 @@ type scopeState struct {
 	tokens   float64  // the retry budget's bucket (when one is on)
 }
 
+// confirms reports whether an earlier answer of the scope named the reset
+// rl names (to within a second: servers round), before the tracker records
+// rl itself.
+func (st *scopeState) confirms(rl RateLimit) bool {
+	if rl.Reset.IsZero() {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	d := st.server.Reset.Sub(rl.Reset)
+	return !st.server.Reset.IsZero() && d < time.Second && d > -time.Second
+}
+
 // scopes holds the state of every scope a Transport has seen. It forgets a
 // state unused for scopeIdle with no RoundTrip in progress and no circuit
 // cooling down, so that a stream of distinct scopes (a million API keys)
