@@ -140,7 +140,8 @@ func (c *call) send(req *http.Request, slot Slot, start time.Time) (resp *http.R
 	ev := c.settleBreaker(req, resp, err)
 	c.refundRetry(resp)
 	o := c.observe(resp)
-	c.t.store.Observe(slot, c.t.cfg.bounded(o, c.scope.confirms(o.RateLimit)))
+	far := c.t.cfg.far(o)
+	c.t.store.Observe(slot, c.t.cfg.bounded(o, c.scope.farAgain(far) && far))
 	released = true
 	c.t.tracker.attempted(c.scope, c.info, c.attempts, o, err, o.At.Sub(sentAt))
 	c.breakerEvent(ev)
@@ -172,30 +173,39 @@ func (c *call) observe(resp *http.Response) Outcome {
 }
 
 // bounded is what the store is told of outcome o: a hold the server asks
-// for lasts at most the max wait, or the window the server names if that
-// is longer, after which the scope probes with one request to see whether
-// the server still means it. One hostile or broken answer ("Retry-After:
-// 999999999", a reset in 2100) cannot park a scope — in every process
-// sharing its store — for longer. A reset an earlier answer of the scope
-// already named (confirmed) is the server's steady word, as an hourly
-// window's is for its whole hour: it is trusted up to maxTrustedReset, so
-// that an exhausted hourly budget costs no probe (and no 429) every max
-// wait.
+// for (a Retry-After, a reset) lasts at most the max wait, or the window
+// the server names if that is longer, after which the scope probes with
+// one request to see whether the server still means it. One hostile or
+// broken answer ("Retry-After: 999999999", a reset in 2100) cannot park a
+// scope — in every process sharing its store — for longer. When the
+// previous answer of the scope asked for a hold past the bound too
+// (confirmed), the server means it, as an exhausted hourly window does for
+// its hour: the hold is trusted up to maxTrustedHold, so the scope is not
+// probed (and refused) every max wait.
 func (c *config) bounded(o Outcome, confirmed bool) Outcome {
-	hold := max(c.maxWait, o.RateLimit.Window)
-	o.RetryAfter = min(o.RetryAfter, hold)
+	hold := c.holdBound(o)
 	if confirmed {
-		hold = max(hold, maxTrustedReset)
+		hold = max(hold, maxTrustedHold)
 	}
+	o.RetryAfter = min(o.RetryAfter, hold)
 	if rl := &o.RateLimit; rl.Reset.After(o.At.Add(hold)) {
 		rl.Reset = o.At.Add(hold)
 	}
 	return o
 }
 
-// maxTrustedReset bounds a confirmed reset: the longest window vendors
+// holdBound is the longest hold one answer alone can put on a scope.
+func (c *config) holdBound(o Outcome) time.Duration { return max(c.maxWait, o.RateLimit.Window) }
+
+// far reports whether o asks for a hold past the bound of one answer.
+func (c *config) far(o Outcome) bool {
+	hold := c.holdBound(o)
+	return o.RetryAfter > hold || o.RateLimit.Reset.After(o.At.Add(hold))
+}
+
+// maxTrustedHold bounds a confirmed hold: the longest window vendors
 // document is a day.
-const maxTrustedReset = 24 * time.Hour
+const maxTrustedHold = 24 * time.Hour
 
 // serverWait is the server's word on how long to wait before the next
 // attempt: Retry-After, else (on a 429) a JSON body hint, else the reset time

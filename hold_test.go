@@ -48,8 +48,8 @@ func TestHostileHoldBoundedByMaxWait(t *testing.T) {
 	}
 }
 
-// A reset two answers agree on is the server's steady word, as an hourly
-// window's is: an exhausted hour is waited out, not probed every max wait.
+// A hold two answers in a row ask for is the server's steady word, as an
+// exhausted hourly window's is: it is waited out, not probed every max wait.
 func TestConfirmedResetWaitedOut(t *testing.T) {
 	t.Parallel()
 	clk := clocktest.NewInstant(time.Time{})

@@ -32,20 +32,19 @@ type scopeState struct {
 	server   RateLimit
 	serverAt time.Time
 	circuit  *circuit // nil until the breaker first sees the scope
+	far      bool     // the latest answer asked for a hold past one answer's bound
 	tokens   float64  // the retry budget's bucket (when one is on)
 }
 
-// confirms reports whether an earlier answer of the scope named the reset
-// rl names (to within a second: servers round), before the tracker records
-// rl itself.
-func (st *scopeState) confirms(rl RateLimit) bool {
-	if rl.Reset.IsZero() {
-		return false
-	}
+// farAgain records whether the scope's latest answer asked for a hold past
+// what one answer may cause (see config.bounded) and reports whether the
+// answer before it did too.
+func (st *scopeState) farAgain(far bool) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	d := st.server.Reset.Sub(rl.Reset)
-	return !st.server.Reset.IsZero() && d < time.Second && d > -time.Second
+	before := st.far
+	st.far = far
+	return before
 }
 
 // scopes holds the state of every scope a Transport has seen. It forgets a
