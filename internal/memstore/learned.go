@@ -178,7 +178,7 @@ func (l *learnedLimits) observe(r grantRecord, o Outcome, granted, at time.Time,
 	rs := l.routes[r.route]
 	mixed := rs != nil && rs.pool == routeMixed
 	for i := range l.npools {
-		a := answer{o: o, at: at, named: i == named}
+		a := answer{o: o, granted: granted, at: at, named: i == named}
 		a.fresh = a.named && fresh
 		other := o.HasRateLimit && !a.named
 		a.eclipse = other && mixed

@@ -56,6 +56,10 @@ type learnedPool struct {
 	headers    headerState // whether the pool's latest answer named its limit
 	window     time.Duration
 	epoch      epochLow // the lowest Remaining said since the pool was last quiet
+	// How far the pool trusts whole-second resets, and the latest window it
+	// saw begin (see resets.go).
+	trust  resetTrust
+	anchor resetAnchor
 	// doubt is set by a 5xx answer without rate-limit headers, which the
 	// server may or may not have counted, and cleared by an answer naming
 	// the pool. In doubt, a pool its caps hold back probes one request at a
@@ -110,8 +114,8 @@ func (e *epochLow) note(o Outcome, named bool, until time.Time) {
 
 // answer is an answer as one pool sees it.
 type answer struct {
-	o  Outcome
-	at time.Time
+	o           Outcome
+	granted, at time.Time // when its request was granted, and answered
 	// named: its headers named this pool's limit; fresh: it made the pool.
 	named, fresh bool
 	// eclipse: it named another pool on a route drawing from both. The
@@ -130,6 +134,8 @@ func (p *learnedPool) answered(a answer) {
 	switch {
 	case a.named:
 		p.doubt = false
+		p.doubtResets(a)
+		p.anchorWindow(a)
 	case o.Status >= 500 && !o.HasRateLimit:
 		p.doubt = true
 	}
@@ -205,10 +211,11 @@ func (p *learnedPool) settle(at time.Time) {
 	p.addCap(limitCap{sent: p.sent + e.low, until: e.until})
 }
 
-// capEnd is how long what rl says holds: its Reset, else the learned window.
+// capEnd is how long what rl, heard at at, says holds: its Reset (read as
+// resets.go says), else the learned window.
 func (p *learnedPool) capEnd(rl RateLimit, at time.Time) time.Time {
 	if !rl.Reset.IsZero() {
-		return rl.Reset
+		return p.resetEnd(rl.Reset, at)
 	}
 	return at.Add(positiveOr(rl.Window, positiveOr(p.window, defaultLearnedWindow)))
 }
