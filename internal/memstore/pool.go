@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -50,12 +51,14 @@ type limitCap struct {
 type learnedPool struct {
 	id         poolID
 	sent, done int64
-	caps       [maxLimitCaps]limitCap // by until ascending, hence by sent ascending
-	ncaps      int
-	blocked    time.Time   // a 429's Retry-After: no grant before it
-	headers    headerState // whether the pool's latest answer named its limit
-	window     time.Duration
-	epoch      epochLow // the lowest Remaining said since the pool was last quiet
+	// caps, by until ascending, hence by sent ascending: at most
+	// maxLimitCaps, grown as needed, nil while none is in force (an idle
+	// pool keeps no array of them)
+	caps    []limitCap
+	blocked time.Time   // a 429's Retry-After: no grant before it
+	headers headerState // whether the pool's latest answer named its limit
+	window  time.Duration
+	epoch   epochLow // the lowest Remaining said since the pool was last quiet
 	// How far the pool trusts whole-second resets, and the latest window it
 	// saw begin (see resets.go).
 	trust  resetTrust
@@ -207,7 +210,7 @@ func (p *learnedPool) settle(at time.Time) {
 	if e.blind || e.low < 0 || !e.until.After(at) {
 		return
 	}
-	p.ncaps = 0
+	p.caps = p.caps[:0]
 	p.addCap(limitCap{sent: p.sent + e.low, until: e.until})
 }
 
@@ -237,7 +240,7 @@ func (p *learnedPool) learn(doneAtGrant int64, rl RateLimit, at time.Time) {
 // long, dropping the caps c makes redundant.
 func (p *learnedPool) addCap(c limitCap) {
 	kept := p.caps[:0]
-	for _, k := range p.caps[:p.ncaps] {
+	for _, k := range p.caps {
 		if k.sent <= c.sent && !k.until.Before(c.until) {
 			return // c adds nothing
 		}
@@ -246,42 +249,43 @@ func (p *learnedPool) addCap(c limitCap) {
 		}
 		kept = append(kept, k)
 	}
-	p.ncaps = len(kept)
-	if p.ncaps == maxLimitCaps {
+	clear(p.caps[len(kept):])
+	p.caps = kept
+	if len(p.caps) == maxLimitCaps {
 		p.mergeClosest()
 	}
-	i := p.ncaps
+	i := len(p.caps)
 	for i > 0 && p.caps[i-1].until.After(c.until) {
-		p.caps[i] = p.caps[i-1]
 		i--
 	}
-	p.caps[i] = c
-	p.ncaps++
+	p.caps = slices.Insert(p.caps, i, c)
 }
 
 // mergeClosest replaces the two neighbouring caps whose ends are closest by
 // one cap as strict as both: the smaller count, until the later end.
 func (p *learnedPool) mergeClosest() {
 	best := 0
-	for i := 1; i+1 < p.ncaps; i++ {
+	for i := 1; i+1 < len(p.caps); i++ {
 		if p.caps[i+1].until.Sub(p.caps[i].until) < p.caps[best+1].until.Sub(p.caps[best].until) {
 			best = i
 		}
 	}
 	p.caps[best].until = p.caps[best+1].until
-	copy(p.caps[best+1:p.ncaps], p.caps[best+2:p.ncaps])
-	p.ncaps--
+	p.caps = slices.Delete(p.caps, best+1, best+2)
 }
 
-// prune forgets the caps that have expired at now.
+// prune forgets the caps that have expired at now, and their array with
+// the last of them.
 func (p *learnedPool) prune(now time.Time) {
 	n := 0
-	for n < p.ncaps && !p.caps[n].until.After(now) {
+	for n < len(p.caps) && !p.caps[n].until.After(now) {
 		n++
 	}
-	if n > 0 {
-		copy(p.caps[:], p.caps[n:p.ncaps])
-		p.ncaps -= n
+	switch {
+	case n == len(p.caps):
+		p.caps = nil
+	case n > 0:
+		p.caps = slices.Delete(p.caps, 0, n)
 	}
 }
 
@@ -292,17 +296,17 @@ func (p *learnedPool) gate(g *grantGate) {
 	p.prune(g.now)
 	g.until(p.blocked)
 	inFlight := p.sent > p.done
-	capped := p.ncaps > 0 && p.caps[0].sent <= p.sent // caps are by sent ascending
+	capped := len(p.caps) > 0 && p.caps[0].sent <= p.sent // caps are by sent ascending
 	if capped && p.doubt {
 		capped = false // probe instead (see doubt)
 		if inFlight {
 			g.untilAnswer()
 		}
 	}
-	for i := 0; capped && i < p.ncaps && p.caps[i].sent <= p.sent; i++ {
+	for i := 0; capped && i < len(p.caps) && p.caps[i].sent <= p.sent; i++ {
 		g.until(p.caps[i].until) // this prefix blocks
 	}
-	if p.ncaps == 0 && p.headers == headersSent && inFlight {
+	if len(p.caps) == 0 && p.headers == headersSent && inFlight {
 		g.untilAnswer()
 	}
 }
@@ -310,5 +314,5 @@ func (p *learnedPool) gate(g *grantGate) {
 // holds reports whether anything the pool learned is in force at now.
 func (p *learnedPool) holds(now time.Time) bool {
 	p.prune(now)
-	return p.ncaps > 0 || p.blocked.After(now)
+	return len(p.caps) > 0 || p.blocked.After(now)
 }
