@@ -55,14 +55,14 @@ type learnedPool struct {
 	// maxLimitCaps, grown as needed, nil while none is in force (an idle
 	// pool keeps no array of them)
 	caps    []limitCap
-	blocked time.Time   // a 429's Retry-After: no grant before it
-	headers headerState // whether the pool's latest answer named its limit
+	blocked time.Time // a 429's Retry-After: no grant before it
 	window  time.Duration
 	epoch   epochLow // the lowest Remaining said since the pool was last quiet
-	// How far the pool trusts whole-second resets, and the latest window it
-	// saw begin (see resets.go).
-	trust  resetTrust
-	anchor resetAnchor
+	// The latest window the pool saw begin, and how far it trusts
+	// whole-second resets (see resets.go).
+	anchor  resetAnchor
+	trust   resetTrust
+	headers headerState // whether the pool's latest answer named its limit
 	// doubt is set by a 5xx answer without rate-limit headers, which the
 	// server may or may not have counted, and cleared by an answer naming
 	// the pool. In doubt, a pool its caps hold back probes one request at a

@@ -58,9 +58,10 @@ const (
 const resetResolution = time.Second
 
 // resetAnchor is the latest server window a pool saw begin (see above):
-// its answers name reset, and it ends by end.
+// its answers name the reset at unix second reset, and it ends by end.
 type resetAnchor struct {
-	reset, end time.Time
+	reset int64
+	end   time.Time
 }
 
 func onWholeSecond(t time.Time) bool { return t.Nanosecond() == 0 }
@@ -79,7 +80,7 @@ func (p *learnedPool) anchorWindow(a answer) {
 	if w < resetResolution {
 		return
 	}
-	p.anchor = resetAnchor{reset: rl.Reset, end: earlier(a.at.Add(w), latest)}
+	p.anchor = resetAnchor{reset: rl.Reset.Unix(), end: earlier(a.at.Add(w), latest)}
 }
 
 // doubtResets learns from a 429 naming the pool (see "Proven early").
@@ -89,7 +90,7 @@ func (p *learnedPool) doubtResets(a answer) {
 		return
 	}
 	switch {
-	case p.anchor.reset.Equal(r) && !a.granted.Before(p.anchor.end):
+	case p.anchor.reset == r.Unix() && !a.granted.Before(p.anchor.end):
 		p.trust = resetsUnanchored
 	case p.trust == resetsAsSaid:
 		p.trust = resetsEarly
@@ -102,7 +103,7 @@ func (p *learnedPool) resetEnd(r, at time.Time) time.Time {
 		return r
 	}
 	switch {
-	case p.trust != resetsUnanchored && p.anchor.reset.Equal(r):
+	case p.trust != resetsUnanchored && p.anchor.reset == r.Unix():
 		return p.anchor.end
 	case p.trust != resetsAsSaid || !r.After(at):
 		return r.Add(resetResolution)

@@ -86,6 +86,15 @@ func BenchmarkIdleScopeMemory(b *testing.B) {
 // idleScopeBytes fills a Store with n idle learned scopes and returns the
 // heap they take, per scope.
 func idleScopeBytes(tb testing.TB, n int) float64 {
+	perScope, _ := fillIdleScopes(tb, n, func(string) {})
+	return perScope
+}
+
+// fillIdleScopes makes a Store on a manual clock holding n scopes, each
+// with one request on one route answered with rate-limit headers (one pool
+// learned, its cap in force), and returns the heap they take per scope, and
+// the store. check is called every 10 000 scopes.
+func fillIdleScopes(tb testing.TB, n int, check func(string)) (float64, *Store) {
 	clk := clocktest.NewManual(time.Time{})
 	st := &Store{Clock: clk}
 	names := make([]string, n)
@@ -93,18 +102,20 @@ func idleScopeBytes(tb testing.TB, n int) float64 {
 		names[i] = fmt.Sprintf("key-%07d", i)
 	}
 	before := heapInUse()
-	for _, name := range names {
+	for i, name := range names {
 		sl, err := st.Reserve(context.Background(), Ticket{Scope: name, Route: 42})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		st.Observe(sl, Outcome{Sent: true, Status: 200, HasRateLimit: true,
 			RateLimit: RateLimit{Limit: 100, Remaining: 99, Reset: clk.Now().Add(time.Second)}})
+		if i%10_000 == 0 {
+			check("filling the store")
+		}
 	}
 	after := heapInUse()
-	runtime.KeepAlive(st)
-	runtime.KeepAlive(names)
-	return float64(after-before) / float64(n)
+	runtime.KeepAlive(names) // allocated before the first reading
+	return float64(after-before) / float64(n), st
 }
 
 func heapInUse() uint64 {
