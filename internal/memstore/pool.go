@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -211,7 +212,7 @@ func (p *learnedPool) settle(at time.Time) {
 		return
 	}
 	p.caps = p.caps[:0]
-	p.addCap(limitCap{sent: p.sent + e.low, until: e.until})
+	p.addCap(limitCap{sent: satAdd(p.sent, e.low), until: e.until})
 }
 
 // capEnd is how long what rl, heard at at, says holds: its Reset (read as
@@ -233,7 +234,7 @@ func (p *learnedPool) learn(doneAtGrant int64, rl RateLimit, at time.Time) {
 	if !until.After(at) {
 		return // already reset: nothing to hold back
 	}
-	p.addCap(limitCap{sent: doneAtGrant + 1 + int64(max(rl.Remaining, 0)), until: until})
+	p.addCap(limitCap{sent: satAdd(doneAtGrant+1, int64(max(rl.Remaining, 0))), until: until})
 }
 
 // addCap inserts c unless a kept cap is at least as strict for at least as
@@ -315,4 +316,16 @@ func (p *learnedPool) gate(g *grantGate) {
 func (p *learnedPool) holds(now time.Time) bool {
 	p.prune(now)
 	return len(p.caps) > 0 || p.blocked.After(now)
+}
+
+// satAdd returns a+b for b >= 0, saturating at math.MaxInt64: a server's
+// Remaining may be anything up to it, and a cap that wrapped around would
+// hold the pool back until its reset instead of letting it send.
+// (doneAtGrant+1 and sent count requests actually granted: they do not come
+// near it.) Times need no such care: time.Time's Add and Sub saturate.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
