@@ -55,6 +55,10 @@ func TestAbsurdValuesThroughObserve(t *testing.T) {
 		step{at: t4, grant: "still free"},
 		// A Window of the longest Duration and no Reset.
 		step{at: t4, answer: "still free", o: huge(math.MaxInt, time.Time{}, math.MaxInt64)},
+		step{at: t5, grant: "from the start of time"},
+		// A fresh answer whose whole-second reset is the first instant a
+		// time.Time holds: long past, nothing to hold.
+		step{at: t5, answer: "from the start of time", o: huge(math.MaxInt-1, time.Time{}.Add(time.Second), 0)},
 		step{at: t5, grant: "free again"},
 		// Nothing left until the end of time: held, the earliest grant
 		// named without wrapping.

@@ -76,10 +76,10 @@ func (p *learnedPool) anchorWindow(a answer) {
 	}
 	latest := rl.Reset.Add(resetResolution)
 	span := latest.Sub(a.granted) // saturates for absurd resets
-	w := (span - 1) / resetResolution * resetResolution
-	if w < resetResolution {
-		return
+	if span <= resetResolution {
+		return // no whole second of at least 1 s below it (and span-1 cannot wrap)
 	}
+	w := (span - 1) / resetResolution * resetResolution
 	p.anchor = resetAnchor{reset: rl.Reset.Unix(), end: earlier(a.at.Add(w), latest)}
 }
 
