@@ -53,6 +53,9 @@ func (st *Store) sweepSome(now time.Time, ttl time.Duration) {
 		return
 	}
 	defer st.mu.Unlock()
+	if !st.sweeping.Load() {
+		return // the round ended between our look at the flag and the lock
+	}
 	for range sweepBatch {
 		if st.sweepAt >= len(st.order) {
 			st.sweepAt = 0
