@@ -3,12 +3,15 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/pacerhq/pacer/internal/clocktest"
 )
 
 func (st *Store) scopeCount() int {
@@ -28,13 +31,25 @@ func (h *harness) use(tk Ticket) {
 func TestIdleScopesEvicted(t *testing.T) {
 	h := newHarness(t) // IdleTTL 0: DefaultIdleTTL
 	budget := []Budget{{Limit: 1, Window: time.Second}}
-	for i := range 100_000 {
+	const n = 100_000
+	for i := range n {
 		h.use(Ticket{Scope: fmt.Sprint("key-", i), Budgets: budget})
 	}
-	require.Equal(t, 100_000, h.st.scopeCount())
+	require.Equal(t, n, h.st.scopeCount())
 	h.clk.Advance(DefaultIdleTTL)
-	h.use(Ticket{Scope: "new", Budgets: budget})
-	assert.Equal(t, 1, h.st.scopeCount(), "only the scope just used is left")
+	// The round begins: each call forgets at most sweepBatch scopes, so no
+	// call holds the map for a sweep of all of them.
+	h.use(Ticket{Scope: "new"})
+	assert.Equal(t, n-sweepBatch+1, h.st.scopeCount())
+	calls := 1
+	for h.st.scopeCount() > 1 {
+		before := h.st.scopeCount()
+		h.use(Ticket{Scope: "new"})
+		calls++
+		require.GreaterOrEqual(t, h.st.scopeCount(), before-sweepBatch, "call %d forgot more than a batch", calls)
+		require.LessOrEqual(t, calls, n/sweepBatch+1, "the round does not end")
+	}
+	assert.Equal(t, "new", h.st.Usage()[0].Scope, "only the scope in use is left")
 }
 
 func TestEvictionBoundsMemory(t *testing.T) {
@@ -119,4 +134,51 @@ func TestObserveUnknownSlot(t *testing.T) {
 	h.use(Ticket{Scope: "api"})
 	h.st.Observe(Slot{Scope: "api"}, Outcome{Sent: true, Status: 200}) // observed twice
 	assert.Zero(t, h.st.Usage()[0].InFlight)
+}
+
+// TestMillionScopes fills a store with a million idle learned scopes (one
+// pool on one route each, as BenchmarkIdleScopeMemory), checks what they
+// cost, takes a snapshot of them all, and forgets them a batch per call,
+// all within its own deadline.
+func TestMillionScopes(t *testing.T) {
+	// Parallel: it runs once every other test of the package is done, so
+	// that no timing test pays for its gigabyte of garbage (a stress test
+	// run right after it on a busy machine sent too few requests).
+	t.Parallel()
+	t.Cleanup(debug.FreeOSMemory)
+	const n = 1_000_000
+	deadline := time.Now().Add(4 * time.Minute)
+	if d, ok := t.Deadline(); ok && d.Before(deadline) {
+		deadline = d.Add(-10 * time.Second)
+	}
+	inTime := func(what string) {
+		t.Helper()
+		if time.Now().After(deadline) {
+			t.Fatalf("past the test's deadline while %s", what)
+		}
+	}
+	perScope, st := fillIdleScopes(t, n, inTime)
+	t.Logf("%d idle learned scopes: %.0f bytes each", n, perScope)
+	assert.LessOrEqual(t, perScope, 1024.0, "bytes per idle learned scope")
+
+	started := time.Now()
+	assert.Len(t, st.Usage(), n)
+	t.Logf("Usage of %d scopes: %v", n, time.Since(started).Round(time.Millisecond))
+	inTime("taking Usage")
+
+	clk := st.Clock.(*clocktest.Manual)
+	clk.Advance(DefaultIdleTTL)
+	h := &harness{t: t, clk: clk, st: st, slots: map[string]Slot{}}
+	calls := 0
+	for st.scopeCount() > 1 {
+		before := st.scopeCount()
+		h.use(Ticket{Scope: "sweeper"})
+		calls++
+		require.GreaterOrEqual(t, st.scopeCount(), before-sweepBatch, "call %d forgot more than a batch", calls)
+		if calls%10_000 == 0 {
+			inTime("forgetting the scopes")
+		}
+	}
+	t.Logf("forgotten in %d calls", calls)
+	assert.LessOrEqual(t, calls, n/sweepBatch+1)
 }

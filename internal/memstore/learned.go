@@ -66,8 +66,10 @@ type routeState struct {
 //
 // A learnedLimits is not safe for concurrent use; its scope's mutex guards it.
 type learnedLimits struct {
-	pools   [maxPools]learnedPool
-	npools  int
+	pools []learnedPool // grown as answers name limits, up to maxPools
+	// The routes remembered: the first one inline (most scopes see one or
+	// a few), the others in routes, made when a second route comes.
+	first   routeEntry
 	routes  map[uint64]*routeState
 	seq     uint64      // grants so far; a grant's number
 	blocked time.Time   // a 429's Retry-After when it named no limit
@@ -99,13 +101,32 @@ func (r *grantRecord) counts(i int) (int64, bool) {
 	return 0, false
 }
 
+// routeEntry is a route remembered inline.
+type routeEntry struct {
+	key   uint64
+	used  bool
+	state routeState
+}
+
+// find returns the state of the route key, nil if it is not remembered.
+func (l *learnedLimits) find(key uint64) *routeState {
+	if l.first.used && l.first.key == key {
+		return &l.first.state
+	}
+	return l.routes[key]
+}
+
 // route returns the state of the route key, made unseen if there is room;
 // nil if the scope remembers too many routes.
 func (l *learnedLimits) route(key uint64) *routeState {
-	if rs := l.routes[key]; rs != nil {
+	if rs := l.find(key); rs != nil {
 		return rs
 	}
-	if len(l.routes) >= maxRoutes {
+	if !l.first.used {
+		l.first = routeEntry{key: key, used: true, state: routeState{pool: routeUnseen}}
+		return &l.first.state
+	}
+	if 1+len(l.routes) >= maxRoutes {
 		return nil
 	}
 	if l.routes == nil {
@@ -119,7 +140,7 @@ func (l *learnedLimits) route(key uint64) *routeState {
 // class returns the wait-queue class of a request on route key: its pool's
 // index when the route is known to draw from one pool, else classOther.
 func (l *learnedLimits) class(key uint64) int {
-	if rs := l.routes[key]; rs != nil && rs.pool >= 0 {
+	if rs := l.find(key); rs != nil && rs.pool >= 0 {
 		return int(rs.pool)
 	}
 	return classOther
@@ -139,9 +160,9 @@ func (l *learnedLimits) granted(key uint64) grantRecord {
 	if rs != nil && rs.pool == routeUnseen {
 		rs.inFlight++
 	}
-	if l.npools > 0 {
-		r.marks, r.n = new([maxPools]int64), int8(l.npools)
-		for i := range l.npools {
+	if len(l.pools) > 0 {
+		r.marks, r.n = new([maxPools]int64), int8(len(l.pools))
+		for i := range len(l.pools) {
 			r.marks[i] = l.pools[i].done
 			l.pools[i].sent++
 		}
@@ -175,10 +196,10 @@ func (l *learnedLimits) observe(r grantRecord, o Outcome, granted, at time.Time,
 	} else if o.Status == http.StatusTooManyRequests && o.RetryAfter > 0 {
 		l.blocked = later(l.blocked, at.Add(o.RetryAfter))
 	}
-	rs := l.routes[r.route]
+	rs := l.find(r.route)
 	mixed := rs != nil && rs.pool == routeMixed
-	for i := range l.npools {
-		a := answer{o: o, at: at, named: i == named}
+	for i := range len(l.pools) {
+		a := answer{o: o, granted: granted, at: at, named: i == named}
 		a.fresh = a.named && fresh
 		other := o.HasRateLimit && !a.named
 		a.eclipse = other && mixed
@@ -190,7 +211,7 @@ func (l *learnedLimits) observe(r grantRecord, o Outcome, granted, at time.Time,
 
 // unsent takes back the grant r, which never reached the server.
 func (l *learnedLimits) unsent(r grantRecord) {
-	for i := range l.npools {
+	for i := range len(l.pools) {
 		p := &l.pools[i]
 		if _, counted := r.counts(i); counted || p.takeOrphan(r.seq) {
 			p.sent--
@@ -203,7 +224,7 @@ func (l *learnedLimits) leaveRoute(r grantRecord) {
 	if r.one > 0 {
 		return
 	}
-	if rs := l.routes[r.route]; rs != nil && rs.pool == routeUnseen && rs.inFlight > 0 {
+	if rs := l.find(r.route); rs != nil && rs.pool == routeUnseen && rs.inFlight > 0 {
 		rs.inFlight--
 	}
 }
@@ -213,17 +234,16 @@ func (l *learnedLimits) leaveRoute(r grantRecord) {
 func (l *learnedLimits) namedPool(r grantRecord, rl RateLimit, others int) (int, bool) {
 	id := poolOf(rl)
 	i := 0
-	for i < l.npools && l.pools[i].id != id {
+	for i < len(l.pools) && l.pools[i].id != id {
 		i++
 	}
-	if i < l.npools {
+	if i < len(l.pools) {
 		return i, false
 	}
 	if i == maxPools {
 		return -1, false
 	}
-	l.pools[i] = newPool(id, others, l.seq)
-	l.npools++
+	l.pools = append(l.pools, newPool(id, others, l.seq))
 	return i, true
 }
 
@@ -232,7 +252,7 @@ func (l *learnedLimits) namedPool(r grantRecord, rl RateLimit, others int) (int,
 // and a route whose answers named two pools is mixed. It returns i if the
 // route was unseen until now, else -1.
 func (l *learnedLimits) learnRoute(key uint64, i int) int {
-	rs := l.routes[key]
+	rs := l.find(key)
 	switch {
 	case rs == nil:
 	case i < 0:
@@ -252,12 +272,12 @@ func (l *learnedLimits) learnRoute(key uint64, i int) int {
 func (l *learnedLimits) gate(g *grantGate, key uint64, inFlight int, configured bool) {
 	g.until(l.blocked)
 	l.bare.gate(g, inFlight)
-	rs := l.routes[key]
+	rs := l.find(key)
 	if rs != nil && rs.pool >= 0 {
 		l.pools[rs.pool].gate(g)
 		return
 	}
-	for i := range l.npools {
+	for i := range len(l.pools) {
 		l.pools[i].gate(g)
 	}
 	if l.probing(rs, inFlight, configured) {
@@ -271,7 +291,7 @@ func (l *learnedLimits) gate(g *grantGate, key uint64, inFlight int, configured 
 // time until an answer comes (unless it has budgets of its own); once the
 // server named a limit, so does each route no answer has named one for.
 func (l *learnedLimits) probing(rs *routeState, inFlight int, configured bool) bool {
-	if l.npools == 0 {
+	if len(l.pools) == 0 {
 		return inFlight > 0 && l.headers == headersUnknown && !configured
 	}
 	return rs != nil && rs.pool == routeUnseen && rs.inFlight > 0 && l.headers != headersAbsent
@@ -279,7 +299,7 @@ func (l *learnedLimits) probing(rs *routeState, inFlight int, configured bool) b
 
 // holds reports whether anything learned is still in force at now.
 func (l *learnedLimits) holds(now time.Time) bool {
-	for i := range l.npools {
+	for i := range len(l.pools) {
 		if l.pools[i].holds(now) {
 			return true
 		}

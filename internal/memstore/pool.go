@@ -1,7 +1,9 @@
 package memstore
 
 import (
+	"math"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -50,12 +52,18 @@ type limitCap struct {
 type learnedPool struct {
 	id         poolID
 	sent, done int64
-	caps       [maxLimitCaps]limitCap // by until ascending, hence by sent ascending
-	ncaps      int
-	blocked    time.Time   // a 429's Retry-After: no grant before it
-	headers    headerState // whether the pool's latest answer named its limit
-	window     time.Duration
-	epoch      epochLow // the lowest Remaining said since the pool was last quiet
+	// caps, by until ascending, hence by sent ascending: at most
+	// maxLimitCaps, grown as needed, nil while none is in force (an idle
+	// pool keeps no array of them)
+	caps    []limitCap
+	blocked time.Time // a 429's Retry-After: no grant before it
+	window  time.Duration
+	epoch   epochLow // the lowest Remaining said since the pool was last quiet
+	// The latest window the pool saw begin, and how far it trusts
+	// whole-second resets (see resets.go).
+	anchor  resetAnchor
+	trust   resetTrust
+	headers headerState // whether the pool's latest answer named its limit
 	// doubt is set by a 5xx answer without rate-limit headers, which the
 	// server may or may not have counted, and cleared by an answer naming
 	// the pool. In doubt, a pool its caps hold back probes one request at a
@@ -110,8 +118,8 @@ func (e *epochLow) note(o Outcome, named bool, until time.Time) {
 
 // answer is an answer as one pool sees it.
 type answer struct {
-	o  Outcome
-	at time.Time
+	o           Outcome
+	granted, at time.Time // when its request was granted, and answered
 	// named: its headers named this pool's limit; fresh: it made the pool.
 	named, fresh bool
 	// eclipse: it named another pool on a route drawing from both. The
@@ -130,6 +138,8 @@ func (p *learnedPool) answered(a answer) {
 	switch {
 	case a.named:
 		p.doubt = false
+		p.doubtResets(a)
+		p.anchorWindow(a)
 	case o.Status >= 500 && !o.HasRateLimit:
 		p.doubt = true
 	}
@@ -201,14 +211,15 @@ func (p *learnedPool) settle(at time.Time) {
 	if e.blind || e.low < 0 || !e.until.After(at) {
 		return
 	}
-	p.ncaps = 0
-	p.addCap(limitCap{sent: p.sent + e.low, until: e.until})
+	p.caps = p.caps[:0]
+	p.addCap(limitCap{sent: satAdd(p.sent, e.low), until: e.until})
 }
 
-// capEnd is how long what rl says holds: its Reset, else the learned window.
+// capEnd is how long what rl, heard at at, says holds: its Reset (read as
+// resets.go says), else the learned window.
 func (p *learnedPool) capEnd(rl RateLimit, at time.Time) time.Time {
 	if !rl.Reset.IsZero() {
-		return rl.Reset
+		return p.resetEnd(rl.Reset, at)
 	}
 	return at.Add(positiveOr(rl.Window, positiveOr(p.window, defaultLearnedWindow)))
 }
@@ -223,14 +234,14 @@ func (p *learnedPool) learn(doneAtGrant int64, rl RateLimit, at time.Time) {
 	if !until.After(at) {
 		return // already reset: nothing to hold back
 	}
-	p.addCap(limitCap{sent: doneAtGrant + 1 + int64(max(rl.Remaining, 0)), until: until})
+	p.addCap(limitCap{sent: satAdd(doneAtGrant+1, int64(max(rl.Remaining, 0))), until: until})
 }
 
 // addCap inserts c unless a kept cap is at least as strict for at least as
 // long, dropping the caps c makes redundant.
 func (p *learnedPool) addCap(c limitCap) {
 	kept := p.caps[:0]
-	for _, k := range p.caps[:p.ncaps] {
+	for _, k := range p.caps {
 		if k.sent <= c.sent && !k.until.Before(c.until) {
 			return // c adds nothing
 		}
@@ -239,42 +250,43 @@ func (p *learnedPool) addCap(c limitCap) {
 		}
 		kept = append(kept, k)
 	}
-	p.ncaps = len(kept)
-	if p.ncaps == maxLimitCaps {
+	clear(p.caps[len(kept):])
+	p.caps = kept
+	if len(p.caps) == maxLimitCaps {
 		p.mergeClosest()
 	}
-	i := p.ncaps
+	i := len(p.caps)
 	for i > 0 && p.caps[i-1].until.After(c.until) {
-		p.caps[i] = p.caps[i-1]
 		i--
 	}
-	p.caps[i] = c
-	p.ncaps++
+	p.caps = slices.Insert(p.caps, i, c)
 }
 
 // mergeClosest replaces the two neighbouring caps whose ends are closest by
 // one cap as strict as both: the smaller count, until the later end.
 func (p *learnedPool) mergeClosest() {
 	best := 0
-	for i := 1; i+1 < p.ncaps; i++ {
+	for i := 1; i+1 < len(p.caps); i++ {
 		if p.caps[i+1].until.Sub(p.caps[i].until) < p.caps[best+1].until.Sub(p.caps[best].until) {
 			best = i
 		}
 	}
 	p.caps[best].until = p.caps[best+1].until
-	copy(p.caps[best+1:p.ncaps], p.caps[best+2:p.ncaps])
-	p.ncaps--
+	p.caps = slices.Delete(p.caps, best+1, best+2)
 }
 
-// prune forgets the caps that have expired at now.
+// prune forgets the caps that have expired at now, and their array with
+// the last of them.
 func (p *learnedPool) prune(now time.Time) {
 	n := 0
-	for n < p.ncaps && !p.caps[n].until.After(now) {
+	for n < len(p.caps) && !p.caps[n].until.After(now) {
 		n++
 	}
-	if n > 0 {
-		copy(p.caps[:], p.caps[n:p.ncaps])
-		p.ncaps -= n
+	switch {
+	case n == len(p.caps):
+		p.caps = nil
+	case n > 0:
+		p.caps = slices.Delete(p.caps, 0, n)
 	}
 }
 
@@ -285,17 +297,17 @@ func (p *learnedPool) gate(g *grantGate) {
 	p.prune(g.now)
 	g.until(p.blocked)
 	inFlight := p.sent > p.done
-	capped := p.ncaps > 0 && p.caps[0].sent <= p.sent // caps are by sent ascending
+	capped := len(p.caps) > 0 && p.caps[0].sent <= p.sent // caps are by sent ascending
 	if capped && p.doubt {
 		capped = false // probe instead (see doubt)
 		if inFlight {
 			g.untilAnswer()
 		}
 	}
-	for i := 0; capped && i < p.ncaps && p.caps[i].sent <= p.sent; i++ {
+	for i := 0; capped && i < len(p.caps) && p.caps[i].sent <= p.sent; i++ {
 		g.until(p.caps[i].until) // this prefix blocks
 	}
-	if p.ncaps == 0 && p.headers == headersSent && inFlight {
+	if len(p.caps) == 0 && p.headers == headersSent && inFlight {
 		g.untilAnswer()
 	}
 }
@@ -303,5 +315,17 @@ func (p *learnedPool) gate(g *grantGate) {
 // holds reports whether anything the pool learned is in force at now.
 func (p *learnedPool) holds(now time.Time) bool {
 	p.prune(now)
-	return p.ncaps > 0 || p.blocked.After(now)
+	return len(p.caps) > 0 || p.blocked.After(now)
+}
+
+// satAdd returns a+b for b >= 0, saturating at math.MaxInt64: a server's
+// Remaining may be anything up to it, and a cap that wrapped around would
+// hold the pool back until its reset instead of letting it send.
+// (doneAtGrant+1 and sent count requests actually granted: they do not come
+// near it.) Times need no such care: time.Time's Add and Sub saturate.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }

@@ -3,8 +3,11 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/pacerhq/pacer/internal/clocktest"
 )
 
 // benchTicket has two budgets far above what a benchmark can send, so
@@ -65,4 +68,59 @@ func BenchmarkReserveParallel(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkIdleScopeMemory reports the heap an idle, learned scope costs:
+// 10 000 scopes, each with one request answered with rate-limit headers
+// (one pool, one route) and then idle, measured after a GC.
+func BenchmarkIdleScopeMemory(b *testing.B) {
+	const n = 10_000
+	for b.Loop() {
+		b.StopTimer()
+		perScope := idleScopeBytes(b, n)
+		b.StartTimer()
+		b.ReportMetric(perScope, "bytes/scope")
+	}
+}
+
+// idleScopeBytes fills a Store with n idle learned scopes and returns the
+// heap they take, per scope.
+func idleScopeBytes(tb testing.TB, n int) float64 {
+	perScope, _ := fillIdleScopes(tb, n, func(string) {})
+	return perScope
+}
+
+// fillIdleScopes makes a Store on a manual clock holding n scopes, each
+// with one request on one route answered with rate-limit headers (one pool
+// learned, its cap in force), and returns the heap they take per scope, and
+// the store. check is called every 10 000 scopes.
+func fillIdleScopes(tb testing.TB, n int, check func(string)) (float64, *Store) {
+	clk := clocktest.NewManual(time.Time{})
+	st := &Store{Clock: clk}
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("key-%07d", i)
+	}
+	before := heapInUse()
+	for i, name := range names {
+		sl, err := st.Reserve(context.Background(), Ticket{Scope: name, Route: 42})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		st.Observe(sl, Outcome{Sent: true, Status: 200, HasRateLimit: true,
+			RateLimit: RateLimit{Limit: 100, Remaining: 99, Reset: clk.Now().Add(time.Second)}})
+		if i%10_000 == 0 {
+			check("filling the store")
+		}
+	}
+	after := heapInUse()
+	runtime.KeepAlive(names) // allocated before the first reading
+	return float64(after-before) / float64(n), st
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
