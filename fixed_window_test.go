@@ -30,8 +30,11 @@ func TestFixedWindowBudgetFollowsServerWindows(t *testing.T) {
 	})
 	t.Cleanup(srv.Close)
 	client := pacer.NewClient(pacer.WithClock(clk), pacer.WithoutLearning(), pacer.WithFixedWindow(limit, window))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Bounded by a timer, not a deadline: pacer compares its waits (on the
+	// scaled clock) with the real time left before a deadline.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	defer time.AfterFunc(20*time.Second, cancel).Stop()
 	do := func(i int) (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/items/"+strconv.Itoa(i), nil)
 		require.NoError(t, err)

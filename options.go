@@ -154,14 +154,16 @@ func WithBudget(limit int, window time.Duration) Option {
 // fixed windows (100 per calendar minute, all slots free at once when the
 // minute ends): at most limit requests in each of the server's windows of
 // length window. Its windows are aligned like the server's, which the
-// client learns rather than assumes: until a response's rate-limit headers
-// name a reset of this window (the window itself, or naming no window, this
-// limit, within one window of the answer), the budget runs as WithBudget's
-// sliding window, which is safe for any alignment; from then on the reset
-// is one of the server's boundaries and the budget is a fixed window, so a
-// burst that filled one window goes out when the server's next one starts
-// instead of a full window after each answer. Each later response naming
-// the reset aligns it again.
+// client learns rather than assumes: until the rate-limit headers of two
+// answers at least 2 s apart name the same reset of this window (a reset
+// for the window itself or, naming no window, for this limit, within one
+// window of the answer), the budget runs as WithBudget's sliding window,
+// which is safe for any alignment; from then on the reset is one of the
+// server's boundaries and the budget is a fixed window, so a burst that
+// filled one window goes out when the server's next one starts instead of
+// a full window after each answer. A reset pacer capped at the max wait
+// moves with every answer and never aligns it; one that contradicts the
+// boundary in force makes the budget sliding again until confirmed anew.
 //
 // The alignment allows 2 s for a reset rounded up to a whole second and
 // Date's 1 s resolution: a request answered less than 2 s before a window

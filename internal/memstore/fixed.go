@@ -8,9 +8,10 @@ import "time"
 // epoch, to a first request). Until it knows one, the budget runs as a
 // sliding window, which never lets more than Limit requests into any
 // interval of length Window, so none into any fixed window however aligned.
-// A response whose rate-limit headers name the budget's window (or, naming
-// no window, its limit) and a reset at most one window away aligns it:
-// that reset R is a boundary (align). Learned limits trust the same reset;
+// Responses whose rate-limit headers name the budget's window (or, naming
+// no window, its limit) and a reset at most one window away align it: two
+// such answers at least fixedSlack apart naming the same boundary make
+// their reset R a boundary (align). Learned limits trust the same reset;
 // like them, a fixed budget takes R on the server's clock (ParseRateLimit
 // corrects a skew of more than 2 s by the response's Date).
 //
@@ -43,6 +44,16 @@ func (w *slidingWindow) aligned() bool { return !w.bound.IsZero() }
 // window at least fixedMinWindow, and rl names its window (or its limit,
 // naming no window) with a reset after at and at most one window (and the
 // slack) later.
+//
+// One answer is not enough: a reset can be a cap rather than the server's
+// (pacer bounds every hold by the max wait, so an hour's reset 50 minutes
+// away reaches the store as at + 5 min, a new instant with every answer).
+// A reset becomes the boundary once a second answer, at least fixedSlack
+// later, names one congruent with it modulo Window (within fixedSlack/2:
+// the server's boundaries do not move, a capped reset moves with its
+// answer). A reset that is not congruent with the boundary in force
+// unaligns the budget (sliding again, which is safe) and becomes the new
+// candidate.
 func (w *slidingWindow) align(rl RateLimit, at time.Time) {
 	b := w.budget
 	if !b.Fixed || b.Window < fixedMinWindow || rl.Reset.IsZero() {
@@ -54,7 +65,26 @@ func (w *slidingWindow) align(rl RateLimit, at time.Time) {
 	if !rl.Reset.After(at) || rl.Reset.After(at.Add(b.Window+fixedSlack)) {
 		return
 	}
-	w.bound = rl.Reset
+	switch {
+	case w.aligned() && w.congruent(rl.Reset, w.bound):
+		w.bound = rl.Reset
+	case !w.cand.IsZero() && w.congruent(rl.Reset, w.cand):
+		if at.Sub(w.candAt) >= fixedSlack {
+			w.bound, w.cand = rl.Reset, time.Time{}
+		}
+	default:
+		w.bound, w.cand, w.candAt = time.Time{}, rl.Reset, at
+	}
+}
+
+// congruent reports whether a and b are boundaries of the same windows:
+// a − b within fixedSlack/2 of a multiple of Window.
+func (w *slidingWindow) congruent(a, b time.Time) bool {
+	d := a.Sub(b) % w.budget.Window
+	if d < 0 {
+		d += w.budget.Window
+	}
+	return d <= fixedSlack/2 || w.budget.Window-d <= fixedSlack/2
 }
 
 // fixedIndex returns the index of the client's window holding t: floor((t −

@@ -95,7 +95,7 @@ func (s *memScope) rebuildWindows(bs []Budget, now time.Time) {
 				w, s.windows[j] = s.windows[j], slidingWindow{} // reuse once
 				w.setLimit(b.Limit)
 				if w.budget.Fixed != b.Fixed {
-					w.budget.Fixed, w.bound = b.Fixed, time.Time{}
+					w.budget.Fixed, w.bound, w.cand = b.Fixed, time.Time{}, time.Time{}
 				}
 				break
 			}

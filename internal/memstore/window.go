@@ -29,8 +29,9 @@ type slidingWindow struct {
 	head   int
 	n      int
 	// bound is a boundary of the server's fixed windows, zero until a
-	// response aligned a Fixed budget (see align).
-	bound time.Time
+	// response aligned a Fixed budget (see align); cand is a reset seen at
+	// candAt, not yet confirmed as one.
+	bound, cand, candAt time.Time
 }
 
 func newSlidingWindow(b Budget, base time.Time) slidingWindow {
