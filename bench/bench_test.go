@@ -247,6 +247,12 @@ func TestIssue14Targets(t *testing.T) {
 			burst("lumail", pacerZero, 3*time.Second, 0, 0), burst("lumail", pacerConfigured, 5*time.Second, 0, 0),
 			burst("lumar", pacerZero, time.Second, 1, 0),
 		}}, false, false},
+		{"a tie to 0.1 s", results{burst: []burstResult{
+			burst("demeterrr", pacerZero, 38157*time.Millisecond, 0, 0), burst("demeterrr", pacerConfigured, 38186*time.Millisecond, 0, 0),
+		}}, true, true},
+		{"slower by 0.1 s", results{burst: []burstResult{
+			burst("demeterrr", pacerZero, 38100*time.Millisecond, 0, 0), burst("demeterrr", pacerConfigured, 38200*time.Millisecond, 0, 0),
+		}}, false, true},
 		{"429s over 1%", results{burst: []burstResult{burst("lumar", pacerZero, time.Second, 0, 11)}}, true, false},
 		{"sliding presets are not judged on latency", results{burst: []burstResult{
 			burst("lupitor", pacerZero, 3*time.Second, 0, 0), burst("lupitor", pacerConfigured, 5*time.Second, 0, 0),

@@ -91,9 +91,12 @@ func headerlessZero(r results) target {
 // fixedWindowLatency checks that on the APIs whose create limits are fixed
 // windows, configured pacer's burst p50 is at most zero-config pacer's:
 // a budget stated from the vendor page must not wait longer than the
-// server requires.
+// server requires. Both are compared as the tables show them, to 0.1 s:
+// the configured client also obeys the limits it learns, so it can at best
+// tie with the zero-config one, and a tie measures a few milliseconds of
+// scheduling either way.
 func fixedWindowLatency(r results) target {
-	t := newTally("burst on fixed-window presets: configured pacer p50 ≤ zero-config pacer's")
+	t := newTally("burst on fixed-window presets: configured pacer p50 ≤ zero-config pacer's (to 0.1 s)")
 	p50 := map[string]map[string]burstResult{}
 	for _, b := range r.burst {
 		if p50[b.api] == nil {
@@ -107,8 +110,8 @@ func fixedWindowLatency(r results) target {
 		if !okZ || !okC || !fixedWindows(a) {
 			continue
 		}
-		t.add(conf.errors > 0 || conf.p50 > zero.p50, "%s %s configured vs %s zero config",
-			a.name, conf.p50.Round(100*time.Millisecond), zero.p50.Round(100*time.Millisecond))
+		c, z := conf.p50.Round(100*time.Millisecond), zero.p50.Round(100*time.Millisecond)
+		t.add(conf.errors > 0 || c > z, "%s %s configured vs %s zero config", a.name, c, z)
 	}
 	return t.result(", ")
 }
