@@ -164,6 +164,8 @@ func WithBudget(limit int, window time.Duration) Option {
 // a full window after each answer. A reset pacer capped at the max wait
 // moves with every answer and never aligns it; one that contradicts the
 // boundary in force makes the budget sliding again until confirmed anew.
+// Alignment works with WithoutLearning too: the reset only places the
+// budget's windows, it holds nothing back.
 //
 // The alignment allows 2 s for a reset rounded up to a whole second and
 // Date's 1 s resolution: a request answered less than 2 s before a window
