@@ -10,11 +10,16 @@ import (
 )
 
 // Budget is a client-side limit: at most Limit requests reach the server in
-// any interval of length Window. A Budget with Limit <= 0 or Window <= 0
-// limits nothing. Set budgets with WithBudget and WithRouteBudget.
+// any interval of length Window or, if Fixed, in each of the server's fixed
+// windows of length Window (see WithFixedWindow). A Budget with Limit <= 0
+// or Window <= 0 limits nothing. Set budgets with WithBudget,
+// WithFixedWindow and WithRouteBudget. A Store that does not tell fixed
+// windows apart may run a Fixed budget as a sliding one, which never lets
+// more requests through (redisbudget does).
 type Budget struct {
 	Limit  int
 	Window time.Duration
+	Fixed  bool
 }
 
 // MemoryStore is the in-memory Store of one process: the default store of
@@ -29,7 +34,9 @@ type Budget struct {
 // requests of the scope, all budgets holding at once. A slot counts from
 // Reserve until Window after its response arrived (Outcome.At), so the
 // bound holds whatever the latency; a window keeps at most Limit release
-// times (8 bytes each). Ticket.Pace spreads sends evenly, one every
+// times (8 bytes each). A Fixed budget is a sliding window until a
+// response aligns it with the server's windows (see WithFixedWindow), then
+// a fixed window. Ticket.Pace spreads sends evenly, one every
 // Window/Limit of the tightest budget.
 //
 // Queue: requests that cannot be granted wait in their scope's queue,

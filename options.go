@@ -158,6 +158,35 @@ func WithBudget(limit int, window time.Duration) Option {
 	return func(c *config) { c.budgets = append(c.budgets, Budget{Limit: limit, Window: window}) }
 }
 
+// WithFixedWindow adds a client-side budget for a server that counts in
+// fixed windows (100 per calendar minute, all slots free at once when the
+// minute ends): at most limit requests in each of the server's windows of
+// length window. Its windows are aligned like the server's, which the
+// client learns rather than assumes: until the rate-limit headers of two
+// answers at least 2 s apart name the same reset of this window (a reset
+// for the window itself or, naming no window, for this limit, within one
+// window of the answer), the budget runs as WithBudget's sliding window,
+// which is safe for any alignment; from then on the reset is one of the
+// server's boundaries and the budget is a fixed window, so a burst that
+// filled one window goes out when the server's next one starts instead of
+// a full window after each answer. A reset pacer capped at the max wait
+// moves with every answer and never aligns it; one that contradicts the
+// boundary in force makes the budget sliding again until confirmed anew.
+// Alignment works with WithoutLearning too: the reset only places the
+// budget's windows, it holds nothing back.
+//
+// The alignment allows 2 s for a reset rounded up to a whole second and
+// Date's 1 s resolution: a request answered less than 2 s before a window
+// ends also counts in the next one. Windows shorter than 20 s, and servers
+// that send no reset (or whose reset names another limit, as with
+// WithHeadroom's reduced limit and no window in the headers), keep the
+// sliding window.
+func WithFixedWindow(limit int, window time.Duration) Option {
+	return func(c *config) {
+		c.budgets = append(c.budgets, Budget{Limit: limit, Window: window, Fixed: true})
+	}
+}
+
 // WithRouteBudget adds a budget for the requests matching a route template
 // such as "GET /v1/campaigns/:id" (":name" matches one path segment; the
 // method is optional). Each route is its own scope, within the scope of
@@ -259,7 +288,7 @@ func (c *config) finish() {
 func withHeadroom(bs []Budget, f float64) []Budget {
 	out := make([]Budget, len(bs))
 	for i, b := range bs {
-		out[i] = Budget{Limit: max(1, int(float64(b.Limit)*f)), Window: b.Window}
+		out[i] = Budget{Limit: max(1, int(float64(b.Limit)*f)), Window: b.Window, Fixed: b.Fixed}
 	}
 	return out
 }

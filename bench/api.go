@@ -80,8 +80,8 @@ func lumail() *api {
 		configured: func() []pacer.Option {
 			return []pacer.Option{
 				pacer.WithScope(pacer.ScopeByBearer()),
-				pacer.WithBudget(100, time.Minute),
-				pacer.WithBudget(500, time.Second),
+				pacer.WithFixedWindow(100, time.Minute),
+				pacer.WithFixedWindow(500, time.Second), // under 20 s: runs sliding
 				pacer.WithIdempotencyKeys(),
 			}
 		},
@@ -152,8 +152,8 @@ func demeterrr() *api {
 		configured: func() []pacer.Option {
 			return []pacer.Option{
 				pacer.WithScope(pacer.ScopeByHeader("X-API-Key")), // one key = the organisation
-				pacer.WithBudget(100, time.Minute),
-				pacer.WithBudget(1000, time.Hour),
+				pacer.WithFixedWindow(100, time.Minute),
+				pacer.WithFixedWindow(1000, time.Hour),
 				pacer.WithIdempotencyKeys(),
 			}
 		},

@@ -229,3 +229,39 @@ func readFile(t *testing.T, path string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+func TestIssue14Targets(t *testing.T) {
+	burst := func(api, contender string, p50 time.Duration, errors, rejected int) burstResult {
+		return burstResult{api: api, contender: contender, events: 1000, sent: 1000 + rejected, rejected: rejected, errors: errors, p50: p50}
+	}
+	for _, c := range []struct {
+		name       string
+		r          results
+		fixed, hdr bool
+	}{
+		{"configured as fast, nothing failed", results{burst: []burstResult{
+			burst("lumail", pacerZero, 3*time.Second, 0, 0), burst("lumail", pacerConfigured, 3*time.Second, 0, 0),
+			burst("lumar", pacerZero, time.Second, 0, 10),
+		}}, true, true},
+		{"configured slower, a failed event", results{burst: []burstResult{
+			burst("lumail", pacerZero, 3*time.Second, 0, 0), burst("lumail", pacerConfigured, 5*time.Second, 0, 0),
+			burst("lumar", pacerZero, time.Second, 1, 0),
+		}}, false, false},
+		{"a tie to 0.1 s", results{burst: []burstResult{
+			burst("demeterrr", pacerZero, 38157*time.Millisecond, 0, 0), burst("demeterrr", pacerConfigured, 38186*time.Millisecond, 0, 0),
+		}}, true, true},
+		{"slower by 0.1 s", results{burst: []burstResult{
+			burst("demeterrr", pacerZero, 38100*time.Millisecond, 0, 0), burst("demeterrr", pacerConfigured, 38200*time.Millisecond, 0, 0),
+		}}, false, true},
+		{"429s over 1%", results{burst: []burstResult{burst("lumar", pacerZero, time.Second, 0, 11)}}, true, false},
+		{"sliding presets are not judged on latency", results{burst: []burstResult{
+			burst("lupitor", pacerZero, 3*time.Second, 0, 0), burst("lupitor", pacerConfigured, 5*time.Second, 0, 0),
+		}}, true, true},
+	} {
+		f, h := fixedWindowLatency(c.r), headerlessZero(c.r)
+		assert.Equal(t, c.fixed, f.met, "%s: fixed-window latency: %s", c.name, f.measured)
+		assert.Equal(t, c.hdr, h.met, "%s: header-less: %s", c.name, h.measured)
+	}
+	slow := results{bulk: []bulkResult{{api: "lumar", contender: pacerZero, n: 100, sent: 100, minimum: 91 * time.Second, wall: 100 * time.Second}}}
+	assert.False(t, headerlessZero(slow).met, "bulk efficiency 0.91")
+}

@@ -26,6 +26,7 @@ func main() {
 	quick := fs.Bool("quick", false, "run the smaller profile (under 2 minutes)")
 	docs := fs.String("docs", "../docs", "directory to write benchmarks.md and timeline.png to")
 	only := fs.String("only", "", "comma-separated workloads to run (bulk,burst,mixed,faults,overload,overhead); all if empty")
+	onlyAPIs := fs.String("apis", "", "comma-separated APIs to run the bulk and burst workloads on (lupitor,lumail,lumar,campaigns,demeterrr); all if empty")
 	_ = fs.Parse(os.Args[1:])
 
 	p, command := fullProfile(), "go -C bench run ."
@@ -38,6 +39,9 @@ func main() {
 		for _, w := range strings.Split(*only, ",") {
 			want[strings.TrimSpace(w)] = true
 		}
+	}
+	if *onlyAPIs != "" {
+		p = p.onlyAPIs(strings.Split(*onlyAPIs, ","))
 	}
 	testing.Init() // testing.Benchmark reads -test.benchtime
 	_ = flag.Set("test.benchtime", p.benchtime.String())

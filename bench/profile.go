@@ -1,6 +1,9 @@
 package main
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // profile sizes every workload of one run. Scales are chosen so that a
 // window lasts long enough in real time for the client machine never to be
@@ -103,4 +106,23 @@ func tinyProfile() profile {
 		timeline:  "lumail",
 		parallel:  true,
 	}
+}
+
+// onlyAPIs returns p with its bulk and burst workloads on the named APIs
+// only.
+func (p profile) onlyAPIs(names []string) profile {
+	keep := func(name string) bool { return slices.Contains(names, name) }
+	bulk, burst := map[string]bulkSpec{}, map[string]burstSpec{}
+	for n, s := range p.bulk {
+		if keep(n) {
+			bulk[n] = s
+		}
+	}
+	for n, s := range p.burst {
+		if keep(n) {
+			burst[n] = s
+		}
+	}
+	p.bulk, p.burst = bulk, burst
+	return p
 }

@@ -1,5 +1,5 @@
 // Package memstore is pacer's in-memory budget store: configured sliding
-// windows, pacing, limits learned from response headers (per server-side
+// and fixed windows, pacing, limits learned from response headers (per server-side
 // pool), the hold after bare 429s, adaptive mode, the fair wait queue and
 // idle eviction. The root package reaches it only through pacer.Store
 // (MemoryStore converts its Ticket, Slot and Outcome to this package's
@@ -8,7 +8,8 @@
 //
 // Files: store.go (Store, Reserve, Observe, Usage), scope.go (one scope's
 // state and its grant gate), queue.go (the wait and the per-pool wait
-// queues), window.go (exact sliding windows), pace.go (even spacing),
+// queues), window.go (exact sliding windows), fixed.go (fixed windows
+// aligned by the server's reset), pace.go (even spacing),
 // learned.go and pool.go (limits learned per server-side pool),
 // bare429.go (the hold after bare 429s), adaptive.go (AIMD), evict.go
 // (forgetting idle scopes), types.go (the mirrored seam types).

@@ -94,6 +94,9 @@ func (s *memScope) rebuildWindows(bs []Budget, now time.Time) {
 			if s.windows[j].budget.Window == b.Window {
 				w, s.windows[j] = s.windows[j], slidingWindow{} // reuse once
 				w.setLimit(b.Limit)
+				if w.budget.Fixed != b.Fixed {
+					w.budget.Fixed, w.bound, w.cand = b.Fixed, time.Time{}, time.Time{}
+				}
 				break
 			}
 		}
@@ -145,9 +148,12 @@ func (s *memScope) release(sl Slot, o Outcome, st *Store) {
 	s.inFlight--
 	at := later(o.At, sl.Granted)
 	s.lastUsed = later(s.lastUsed, at)
-	if o.Counted() {
-		for i := range s.windows {
+	for i := range s.windows {
+		if o.Counted() {
 			s.windows[i].release(at)
+		}
+		if o.HasRateLimit {
+			s.windows[i].align(o.RateLimit, at)
 		}
 	}
 	probe := s.learned.bare.probe(sl.Granted)

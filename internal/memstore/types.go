@@ -11,11 +11,13 @@ import (
 // converts between the two, by value and without allocating. They are
 // separate types because the root package imports this one.
 
-// Budget is at most Limit requests in any interval of length Window; one
-// with Limit <= 0 or Window <= 0 limits nothing.
+// Budget is at most Limit requests in any interval of length Window, or,
+// Fixed, in each of the server's fixed windows of length Window (see
+// fixed.go); one with Limit <= 0 or Window <= 0 limits nothing.
 type Budget struct {
 	Limit  int
 	Window time.Duration
+	Fixed  bool
 }
 
 // RateLimit is what a server said about one of its limits (see
