@@ -125,7 +125,8 @@ func (m *MemoryStore) storeError(scope string, err error) error {
 func (m *MemoryStore) Observe(s Slot, o Outcome) {
 	rl := o.RateLimit
 	m.engine().Observe(s.mem, memstore.Outcome{Sent: o.Sent, At: o.At, Status: o.Status,
-		RateLimit:    memstore.RateLimit{Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window},
+		RateLimit: memstore.RateLimit{Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window,
+			Pool: rl.Pool},
 		HasRateLimit: o.HasRateLimit, RetryAfter: o.RetryAfter})
 }
 
@@ -142,7 +143,7 @@ func (m *MemoryStore) Usage() []Usage {
 }
 
 func fromMemLimit(rl memstore.RateLimit) RateLimit {
-	return RateLimit{Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window}
+	return RateLimit{Limit: rl.Limit, Remaining: rl.Remaining, Reset: rl.Reset, Window: rl.Window, Pool: rl.Pool}
 }
 
 func adaptiveMode(off bool) memstore.AdaptiveMode {

@@ -7,14 +7,25 @@ import (
 	"time"
 )
 
-// poolID tells the server's limits apart: the Limit an answer's rate-limit
-// headers name (0 when they name none). Routes whose answers name the same
-// Limit are taken to draw from one pool: merging two pools that are in fact
-// separate only makes pacer stricter than it needs to be. (The Window is
-// left out: servers name it on some answers and not on others.)
-type poolID struct{ limit int }
+// poolID tells the server's limits apart: the name the server gives the
+// pool (GitHub's X-RateLimit-Resource, Discord's bucket, an IETF policy
+// name) when it gives one, else the Limit its answers name (0 when they
+// name none). Routes whose answers name the same Limit are taken to draw
+// from one pool: merging two pools that are in fact separate only makes
+// pacer stricter than it needs to be; a named pool needs no such guess, so
+// two pools of equal Limit (GitHub's core and search) stay apart. (The
+// Window is left out: servers name it on some answers and not on others.)
+type poolID struct {
+	name  string
+	limit int
+}
 
-func poolOf(rl RateLimit) poolID { return poolID{limit: rl.Limit} }
+func poolOf(rl RateLimit) poolID {
+	if rl.Pool != "" {
+		return poolID{name: rl.Pool}
+	}
+	return poolID{limit: rl.Limit}
+}
 
 // limitCap is one learned bound: while now is before until, a grant needs
 // learnedPool.sent < sent.

@@ -143,3 +143,23 @@ func TestPoolsShareTheScopeBudgetInQueueOrder(t *testing.T) {
 	assert.Equal(t, []string{"generous interactive", "tight first", "generous second", "tight third"},
 		h.grantOrder(time.Second, a, b, c, d))
 }
+
+func TestPoolsNamedByTheServer(t *testing.T) {
+	// GitHub names its pools (X-RateLimit-Resource): core and search may
+	// name the same Limit and still be apart. Search running out holds back
+	// search only.
+	pool := func(name string, remaining int) Outcome {
+		o := named(30, remaining, t9)
+		o.RateLimit.Pool = name
+		return o
+	}
+	core, search := onRoute("GET", "/repos/a/b"), onRoute("GET", "/search/code")
+	h := newHarness(t)
+	h.run(core, []step{{at: t0, grant: "c1"}, {at: t0, answer: "c1", o: pool("core", 20)}})
+	h.run(search, []step{
+		{at: t0, grant: "s1"},
+		{at: t0, answer: "s1", o: pool("search", 0)}, // search is spent until t9
+	})
+	h.run(search, []step{{at: t1, deny: true, next: t9}})
+	h.run(core, []step{{at: t1, grant: "c2"}, {at: t1, grant: "c3"}}) // same Limit, its own pool
+}

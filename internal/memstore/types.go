@@ -26,6 +26,7 @@ type RateLimit struct {
 	Limit, Remaining int
 	Reset            time.Time
 	Window           time.Duration
+	Pool             string // the server's name for the pool, "" if none
 }
 
 // Ticket asks for one slot (see pacer.Ticket). Route is the request's route
