@@ -21,7 +21,10 @@ import (
 // carried rate-limit headers (1) or not (2); and limit, remaining, reset and
 // window, the latest limit a response named (for Usage). It lives at least
 // MaxInFlight after the latest grant, so the counters outlive every slot in
-// flight. The caps set holds learned bounds: member "n" with score T means
+// flight. After a bare 429 (no headers, no Retry-After) it holds bnext, the
+// current hold's length, and buntil, no grant before it; once buntil has
+// passed, one request at a time is sent (a probe) until an answer other
+// than 429 clears both. The caps set holds learned bounds: member "n" with score T means
 // "no grant while sent >= n, until T".
 const prelude = `
 local function fmt(x) return string.format('%.0f', x) end
@@ -36,8 +39,9 @@ local function clock(arg)
   return servertime()
 end
 local function keepLearned(h, now, maxf, slack)
-  local block = tonumber(redis.call('HGET', h, 'block')) or 0
-  redis.call('PEXPIRE', h, ms(math.max(maxf, block - now) + slack))
+  local b = redis.call('HMGET', h, 'block', 'buntil')
+  local block, buntil = tonumber(b[1]) or 0, tonumber(b[2]) or 0
+  redis.call('PEXPIRE', h, ms(math.max(maxf, block - now, buntil - now) + slack))
 end
 `
 
@@ -51,6 +55,14 @@ const (
 	whyProbing  = 6 // no learned cap in force: one request at a time until an answer
 	whyExpired  = 7 // the script ran after the deadline its caller set; nothing was taken
 	whyHeld     = 8 // Redis lost the scope's windows: held one window from the new epoch
+	whyBare     = 9 // held after a bare 429 (no headers, no Retry-After)
+)
+
+// Bounds of the scope-wide hold after a bare 429, as in pacer.MemoryStore:
+// 1 s, doubled by each probe refused again, up to 1 min.
+const (
+	bareHoldMin = time.Second
+	bareHoldMax = time.Minute
 )
 
 // reserveScript checks and takes one slot in every window of a scope.
@@ -89,9 +101,10 @@ local h, fl, caps = KEYS[1], KEYS[2], KEYS[3]
 
 local lost = redis.call('ZREMRANGEBYSCORE', fl, '-inf', fmt(now))
 if lost > 0 then redis.call('HINCRBY', h, 'done', lost) end
-local st = redis.call('HMGET', h, 'sent', 'done', 'block', 'headers')
+local st = redis.call('HMGET', h, 'sent', 'done', 'block', 'headers', 'bnext', 'buntil')
 local sent, done = tonumber(st[1]) or 0, tonumber(st[2]) or 0
 local block, headers = tonumber(st[3]), tonumber(st[4]) or 0
+local bnext, buntil = tonumber(st[5]), tonumber(st[6]) or 0
 if redis.call('ZSCORE', fl, member) then return {1, now, done, srv, epoch} end
 
 local ep = redis.call('HMGET', ek, 'id', 'since', 'hold')
@@ -114,6 +127,10 @@ local function later(w, r) if w > wait then wait, why = w, r end end
 if hold and hold > now then later(hold - now, 8) end
 if learning then
   if block and block > now then later(block - now, 3) end
+  if bnext then
+    if buntil > now then later(buntil - now, 9)
+    elseif redis.call('ZCARD', fl) > 0 then later(probe, 6) end
+  end
   redis.call('ZREMRANGEBYSCORE', caps, '-inf', fmt(now))
   local cs = redis.call('ZRANGE', caps, 0, -1, 'WITHSCORES')
   for j = 1, #cs, 2 do
@@ -161,8 +178,9 @@ return {1, now, done, srv, epoch}
 // sets. ARGV: 1 now, 2 member, 3 sent (1/0), 4 max in-flight, 5 key slack,
 // 6 mark (done at grant), 7 learning (1/0), 8 status, 9 block-until offset
 // ("" none), 10 remaining ("" none), 11 reset offset ("" none), 12 limit,
-// 13 window named by the server (0 none), 14 offset of At, then for each
-// window key: its length and the offset of its release (At + length).
+// 13 window named by the server (0 none), 14 offset of At, 15 offset of
+// the slot's grant, 16 bare hold minimum, 17 bare hold maximum, then for
+// each window key: its length and the offset of its release (At + length).
 var observeScript = redis.NewScript(prelude + `
 -- addCap keeps the caps no other cap is stricter and longer-lived than, at
 -- most 8, merging the two whose ends are closest into one as strict as both.
@@ -200,7 +218,7 @@ local live = redis.call('ZREM', fl, member) == 1
 if live and sent then redis.call('HINCRBY', h, 'done', 1) end
 if live and not sent then redis.call('HINCRBY', h, 'sent', -1) end
 for i = 4, #KEYS do
-  local win, rel = tonumber(ARGV[2*i+7]), tonumber(ARGV[2*i+8])
+  local win, rel = tonumber(ARGV[2*i+10]), tonumber(ARGV[2*i+11])
   if sent then
     redis.call('ZADD', KEYS[i], fmt(now + rel), member)
     redis.call('PEXPIRE', KEYS[i], ms(win + maxf + slack))
@@ -217,6 +235,18 @@ local status, at = tonumber(ARGV[8]), now + tonumber(ARGV[14])
 local remaining = tonumber(ARGV[10])
 if status > 0 and status < 500 then redis.call('HSET', h, 'headers', remaining and '1' or '2') end
 local blockOff = tonumber(ARGV[9])
+if status > 0 and status < 500 and status ~= 429 then
+  redis.call('HDEL', h, 'bnext', 'buntil')
+elseif status == 429 and not remaining and not blockOff then
+  -- a bare 429: hold the scope, longer for each probe refused again
+  local b = redis.call('HMGET', h, 'bnext', 'buntil')
+  local bnext, buntil = tonumber(b[1]), tonumber(b[2]) or 0
+  local granted = now + tonumber(ARGV[15])
+  local nxt
+  if not bnext then nxt = tonumber(ARGV[16])
+  elseif granted >= buntil then nxt = math.min(2 * bnext, tonumber(ARGV[17])) end
+  if nxt then redis.call('HSET', h, 'bnext', fmt(nxt), 'buntil', fmt(at + nxt)) end
+end
 if blockOff and blockOff > 0 then
   local b = now + blockOff
   local old = tonumber(redis.call('HGET', h, 'block'))

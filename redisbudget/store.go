@@ -406,7 +406,7 @@ func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
 
 // observe runs the observe script once for a Redis slot.
 func (s *Store) observe(slot pacer.Slot, member string, ws []int64, o pacer.Outcome) error {
-	keys, args := s.observeCall(slot.Scope, member, ws, slot.Mark, o)
+	keys, args := s.observeCall(slot.Scope, member, ws, slot.Mark, slot.Granted, o)
 	_, err := run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args)
 	return err
 }
@@ -417,22 +417,26 @@ func (s *Store) forget(scope, member string, ws []window) {
 	for i, w := range ws {
 		us[i] = w.us
 	}
-	keys, args := s.observeCall(scope, member, us, 0, pacer.Outcome{})
+	keys, args := s.observeCall(scope, member, us, 0, time.Time{}, pacer.Outcome{})
 	_, _ = run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args)
 }
 
-func (s *Store) observeCall(scopeName, member string, ws []int64, mark uint64, o pacer.Outcome) ([]string, []any) {
+func (s *Store) observeCall(scopeName, member string, ws []int64, mark uint64, granted time.Time, o pacer.Outcome) ([]string, []any) {
 	st := s.stamp()
 	if o.At.IsZero() {
 		o.At = st.now
 	}
+	if granted.IsZero() || granted.After(o.At) {
+		granted = o.At
+	}
 	k := keysOf(s.cfg.prefix, scopeName)
 	keys := make([]string, 0, 3+len(ws))
 	keys = append(keys, k.learned(), k.inFlight(), k.caps())
-	args := make([]any, 0, 14+2*len(ws))
+	args := make([]any, 0, 17+2*len(ws))
 	args = append(args, st.arg(), member, flag(o.Counted()), ceilMicros(s.cfg.maxInFlight),
 		ceilMicros(keySlack), mark, flag(s.cfg.learning), o.Status)
 	args = append(args, learnedArgs(st, o)...)
+	args = append(args, st.offset(granted), ceilMicros(bareHoldMin), ceilMicros(bareHoldMax))
 	for _, us := range ws {
 		keys = append(keys, k.window(us))
 		args = append(args, us, st.offset(o.At.Add(time.Duration(us)*time.Microsecond)))

@@ -1,0 +1,130 @@
+package redisbudget
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pacerhq/pacer"
+	"github.com/pacerhq/pacer/pacertest"
+	"github.com/redis/go-redis/v9"
+)
+
+// countCalls is a go-redis hook counting the round trips a client makes:
+// each command, and each pipeline, is one.
+type countCalls struct{ n atomic.Int64 }
+
+func (c *countCalls) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *countCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (c *countCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// zeroConfRun is what a run of zeroConf saw.
+type zeroConfRun struct {
+	ev       pacertest.Evidence
+	requests int64 // calls made by the workers (retries included in the server's counts, not here)
+	gaveUp   int64 // calls that ended in an error
+	calls    int64 // Redis round trips (0 for the in-memory store)
+}
+
+// zeroConf runs one pacertest server with cfg on a clock scale times
+// faster than real time, and behind it procs processes (transports, each
+// with its own store from mk, nil for the default in-memory store) of
+// workers goroutines, each calling paths in turn for virtual time run. No
+// budget is configured: the processes know only what the server tells them.
+func zeroConf(t *testing.T, cfg pacertest.Config, scale float64, run time.Duration, procs, workers int, mk func(clk pacer.Clock) pacer.Store, paths []string) zeroConfRun {
+	t.Helper()
+	clk := pacertest.NewScaledClock(scale)
+	cfg.Clock = clk
+	srv := pacertest.NewServer(cfg)
+	defer srv.Close()
+	end := clk.Now().Add(run)
+	var out zeroConfRun
+	var requests, gaveUp atomic.Int64
+	var wg sync.WaitGroup
+	for range procs {
+		opts := []pacer.Option{pacer.WithClock(srv.Clock())}
+		if mk != nil {
+			opts = append(opts, pacer.WithStore(mk(srv.Clock())))
+		}
+		tr := pacer.NewTransport(srv.Client().Transport, opts...)
+		client := &http.Client{Transport: tr}
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; ; i++ {
+					left := end.Sub(clk.Now())
+					if left <= 0 {
+						return
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(float64(left)/scale)+time.Millisecond)
+					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+paths[i%len(paths)], nil)
+					resp, err := client.Do(req)
+					requests.Add(1)
+					if err != nil {
+						if gaveUp.Add(1) <= 3 {
+							t.Logf("gave up: %v", err)
+						}
+					} else {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						_ = resp.Body.Close()
+					}
+					cancel()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	out.ev = srv.Evidence()
+	out.requests, out.gaveUp = requests.Load(), gaveUp.Load()
+	return out
+}
+
+// fleetStores returns a constructor of stores on one Redis (WithLocalTime,
+// for the scaled clock) whose round trips are counted in calls.
+func fleetStores(t *testing.T, calls *countCalls) func(pacer.Clock) pacer.Store {
+	r := startRedis(t)
+	return func(clk pacer.Clock) pacer.Store {
+		rdb := r.client(t)
+		rdb.AddHook(calls)
+		return New(rdb, WithClock(clk), WithLocalTime(), WithTimeout(testTimeout))
+	}
+}
+
+// TestZeroConfigFleetBare429 runs a header-less API (pacertest's
+// IPFiveMinutesNoHeaders, its limit scaled down: 150 per sliding 5 minutes,
+// bare 429s) behind one process with the in-memory store, then behind four
+// processes sharing one Redis, none with a configured budget. The fleet
+// must see no more 429s than the one process.
+func TestZeroConfigFleetBare429(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for seconds; not in -short")
+	}
+	cfg := pacertest.IPFiveMinutesNoHeaders()
+	cfg.Limits[0].Requests = 150
+	const (
+		scale = 100
+		run   = 12 * time.Minute // 7.2 s of real time
+	)
+	paths := []string{"/items"}
+	one := zeroConf(t, cfg, scale, run, 1, 8, nil, paths)
+	var calls countCalls
+	fleet := zeroConf(t, cfg, scale, run, 4, 2, fleetStores(t, &calls), paths)
+	t.Logf("one process: %d calls, server %v", one.requests, one.ev)
+	t.Logf("fleet of 4:  %d calls, server %v, %.2f Redis round trips per request sent", fleet.requests, fleet.ev,
+		float64(calls.n.Load())/float64(fleet.ev.Accepted+fleet.ev.Rejected))
+}
