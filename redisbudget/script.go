@@ -24,7 +24,12 @@ import (
 // flight. After a bare 429 (no headers, no Retry-After) it holds bnext, the
 // current hold's length, and buntil, no grant before it; once buntil has
 // passed, one request at a time is sent (a probe) until an answer other
-// than 429 clears both. The caps set holds learned bounds: member "n" with score T means
+// than 429 clears both. rstart and rok count the run of successes since
+// rstart; when a probe ends a lockout (a hold in which probes were refused)
+// rok over the time since rstart is the rate the server sustains, rbase, and
+// rgap (1/rate, at most 1/resumeFloor) paces every grant: it climbs back by
+// 0.2% of rbase with each success, is cut to 0.7 times by each new hold,
+// and goes once it reaches 4 times rbase. The caps set holds learned bounds: member "n" with score T means
 // "no grant while sent >= n, until T".
 const prelude = `
 local function fmt(x) return string.format('%.0f', x) end
@@ -57,6 +62,10 @@ const (
 	whyHeld     = 8 // Redis lost the scope's windows: held one window from the new epoch
 	whyBare     = 9 // held after a bare 429 (no headers, no Retry-After)
 )
+
+// resumeFloor is the slowest pace set when a lockout ends (requests per
+// second), as pacer.MemoryStore's adaptive floor.
+const resumeFloor = 0.5
 
 // Bounds of the scope-wide hold after a bare 429, as in pacer.MemoryStore:
 // 1 s, doubled by each probe refused again, up to 1 min.
@@ -101,10 +110,11 @@ local h, fl, caps = KEYS[1], KEYS[2], KEYS[3]
 
 local lost = redis.call('ZREMRANGEBYSCORE', fl, '-inf', fmt(now))
 if lost > 0 then redis.call('HINCRBY', h, 'done', lost) end
-local st = redis.call('HMGET', h, 'sent', 'done', 'block', 'headers', 'bnext', 'buntil')
+local st = redis.call('HMGET', h, 'sent', 'done', 'block', 'headers', 'bnext', 'buntil', 'rgap')
 local sent, done = tonumber(st[1]) or 0, tonumber(st[2]) or 0
 local block, headers = tonumber(st[3]), tonumber(st[4]) or 0
 local bnext, buntil = tonumber(st[5]), tonumber(st[6]) or 0
+local rgap = tonumber(st[7])
 if redis.call('ZSCORE', fl, member) then return {1, now, done, srv, epoch} end
 
 local ep = redis.call('HMGET', ek, 'id', 'since', 'hold')
@@ -131,6 +141,7 @@ if learning then
     if buntil > now then later(buntil - now, 9)
     elseif redis.call('ZCARD', fl) > 0 then later(probe, 6) end
   end
+  if rgap and rgap > pace then pace = rgap end
   redis.call('ZREMRANGEBYSCORE', caps, '-inf', fmt(now))
   local cs = redis.call('ZRANGE', caps, 0, -1, 'WITHSCORES')
   for j = 1, #cs, 2 do
@@ -218,7 +229,7 @@ local live = redis.call('ZREM', fl, member) == 1
 if live and sent then redis.call('HINCRBY', h, 'done', 1) end
 if live and not sent then redis.call('HINCRBY', h, 'sent', -1) end
 for i = 4, #KEYS do
-  local win, rel = tonumber(ARGV[2*i+10]), tonumber(ARGV[2*i+11])
+  local win, rel = tonumber(ARGV[2*i+11]), tonumber(ARGV[2*i+12])
   if sent then
     redis.call('ZADD', KEYS[i], fmt(now + rel), member)
     redis.call('PEXPIRE', KEYS[i], ms(win + maxf + slack))
@@ -235,16 +246,33 @@ local status, at = tonumber(ARGV[8]), now + tonumber(ARGV[14])
 local remaining = tonumber(ARGV[10])
 if status > 0 and status < 500 then redis.call('HSET', h, 'headers', remaining and '1' or '2') end
 local blockOff = tonumber(ARGV[9])
+local b = redis.call('HMGET', h, 'bnext', 'buntil', 'rstart', 'rok', 'rgap', 'rbase')
+local bnext, buntil = tonumber(b[1]), tonumber(b[2]) or 0
+local rstart, rok, rgap, rbase = tonumber(b[3]), tonumber(b[4]) or 0, tonumber(b[5]), tonumber(b[6])
+local granted, bmin, bmax, gapMax = now + tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17]), tonumber(ARGV[18])
 if status > 0 and status < 500 and status ~= 429 then
+  if bnext and granted >= buntil and bnext > bmin and rok > 0 and rstart and at > rstart then
+    -- a probe ends a lockout: the run's successes over the run and the
+    -- lockout are the rate the server sustains; pace the scope at it
+    rbase = rok * 1000000 / (at - rstart)
+    redis.call('HSET', h, 'rgap', fmt(math.min(1000000 / rbase, gapMax)), 'rbase', tostring(rbase), 'rstart', fmt(at), 'rok', 1)
+  else
+    if not rstart then redis.call('HSET', h, 'rstart', fmt(at)) end
+    redis.call('HINCRBY', h, 'rok', 1)
+    if rgap then -- climb back, 30% of the base rate per 150 successes
+      local r = 1000000 / rgap + 0.002 * rbase
+      if r >= 4 * rbase then redis.call('HDEL', h, 'rgap', 'rbase')
+      else redis.call('HSET', h, 'rgap', fmt(math.min(1000000 / r, gapMax))) end
+    end
+  end
   redis.call('HDEL', h, 'bnext', 'buntil')
 elseif status == 429 and not remaining and not blockOff then
   -- a bare 429: hold the scope, longer for each probe refused again
-  local b = redis.call('HMGET', h, 'bnext', 'buntil')
-  local bnext, buntil = tonumber(b[1]), tonumber(b[2]) or 0
-  local granted = now + tonumber(ARGV[15])
   local nxt
-  if not bnext then nxt = tonumber(ARGV[16])
-  elseif granted >= buntil then nxt = math.min(2 * bnext, tonumber(ARGV[17])) end
+  if not bnext then
+    nxt = bmin
+    if rgap then redis.call('HSET', h, 'rgap', fmt(math.min(rgap / 0.7, gapMax))) end
+  elseif granted >= buntil then nxt = math.min(2 * bnext, bmax) end
   if nxt then redis.call('HSET', h, 'bnext', fmt(nxt), 'buntil', fmt(at + nxt)) end
 end
 if blockOff and blockOff > 0 then

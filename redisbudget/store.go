@@ -432,11 +432,11 @@ func (s *Store) observeCall(scopeName, member string, ws []int64, mark uint64, g
 	k := keysOf(s.cfg.prefix, scopeName)
 	keys := make([]string, 0, 3+len(ws))
 	keys = append(keys, k.learned(), k.inFlight(), k.caps())
-	args := make([]any, 0, 17+2*len(ws))
+	args := make([]any, 0, 18+2*len(ws))
 	args = append(args, st.arg(), member, flag(o.Counted()), ceilMicros(s.cfg.maxInFlight),
 		ceilMicros(keySlack), mark, flag(s.cfg.learning), o.Status)
 	args = append(args, learnedArgs(st, o)...)
-	args = append(args, st.offset(granted), ceilMicros(bareHoldMin), ceilMicros(bareHoldMax))
+	args = append(args, st.offset(granted), ceilMicros(bareHoldMin), ceilMicros(bareHoldMax), int64(1e6/resumeFloor))
 	for _, us := range ws {
 		keys = append(keys, k.window(us))
 		args = append(args, us, st.offset(o.At.Add(time.Duration(us)*time.Microsecond)))
