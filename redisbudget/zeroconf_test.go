@@ -107,8 +107,11 @@ func fleetStores(t *testing.T, calls *countCalls) func(pacer.Clock) pacer.Store 
 // TestZeroConfigFleetBare429 runs a header-less API (pacertest's
 // IPFiveMinutesNoHeaders, its limit scaled down: 150 per sliding 5 minutes,
 // bare 429s) behind one process with the in-memory store, then behind four
-// processes sharing one Redis, none with a configured budget. The fleet
-// must see no more 429s than the one process.
+// processes of one worker each sharing one Redis, none with a configured
+// budget. The fleet must see no more 429s than the one process (of four
+// workers), give or take the baseline's own spread (bareSlack). Before the
+// bare-429 hold was shared it saw about twice as many (35 to 45 against
+// about 20).
 func TestZeroConfigFleetBare429(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for seconds; not in -short")
@@ -120,14 +123,21 @@ func TestZeroConfigFleetBare429(t *testing.T) {
 		run   = 12 * time.Minute // 3.6 s of real time
 	)
 	paths := []string{"/items"}
-	one := zeroConf(t, cfg, scale, run, 1, 8, nil, paths)
+	one := zeroConf(t, cfg, scale, run, 1, 4, nil, paths)
 	var calls countCalls
-	fleet := zeroConf(t, cfg, scale, run, 4, 2, fleetStores(t, &calls), paths)
+	fleet := zeroConf(t, cfg, scale, run, 4, 1, fleetStores(t, &calls), paths)
 	logFleet(t, one, fleet, &calls)
-	assert.LessOrEqual(t, fleet.ev.Rejected, one.ev.Rejected, "the fleet gets no more 429s than one process")
+	// The in-memory baseline itself varies by a few 429s from run to run
+	// (15 to 22 seen with eight workers, 17 to 18 with four): the burst
+	// that meets the first 429 is as large as the requests then in flight.
+	assert.LessOrEqual(t, fleet.ev.Rejected, one.ev.Rejected+bareSlack, "the fleet gets no more 429s than one process")
 	assert.LessOrEqual(t, fleet.ev.MaxInWindow("ip"), cfg.Limits[0].Requests)
 	assert.GreaterOrEqual(t, fleet.ev.Accepted, 2*cfg.Limits[0].Requests, "the fleet used the windows")
 }
+
+// bareSlack is how many more 429s than the in-memory baseline of the same
+// run a fleet may see: the baseline's own spread between runs.
+const bareSlack = 3
 
 func logFleet(t *testing.T, one, fleet zeroConfRun, calls *countCalls) {
 	t.Helper()
