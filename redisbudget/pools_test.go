@@ -29,7 +29,7 @@ func TestPoolsPerRoute(t *testing.T) {
 	reset := t0.Add(time.Minute)
 
 	s1, s2 := grant(t, a, small), grant(t, b, big)
-	a.Observe(s1, poolAnswer("", 20, 0, reset))  // route 1 draws from the pool of 20, spent
+	a.Observe(s1, poolAnswer("", 20, 0, reset))   // route 1 draws from the pool of 20, spent
 	b.Observe(s2, poolAnswer("", 120, 50, reset)) // route 2 from the pool of 120
 	deny(t, b, small, time.Minute, whyBlocked)    // in every process
 	for range 3 {
