@@ -17,18 +17,32 @@ import (
 
 // countCalls is a go-redis hook counting the round trips a client makes:
 // each command, and each pipeline, is one.
-type countCalls struct{ n atomic.Int64 }
+type countCalls struct {
+	n     atomic.Int64
+	mu    sync.Mutex
+	names map[string]int
+}
+
+func (c *countCalls) add(name string) {
+	c.n.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.names == nil {
+		c.names = make(map[string]int)
+	}
+	c.names[name]++
+}
 
 func (c *countCalls) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (c *countCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.n.Add(1)
+		c.add(cmd.Name())
 		return next(ctx, cmd)
 	}
 }
 func (c *countCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.n.Add(1)
+		c.add("pipeline")
 		return next(ctx, cmds)
 	}
 }
@@ -143,6 +157,33 @@ func logFleet(t *testing.T, one, fleet zeroConfRun, calls *countCalls) {
 	t.Helper()
 	sent := fleet.ev.Accepted + fleet.ev.Rejected
 	t.Logf("one process, in-memory store: %d accepted, %d 429s", one.ev.Accepted, one.ev.Rejected)
-	t.Logf("fleet of 4 on one Redis:      %d accepted, %d 429s; %d Redis round trips, %.2f per request sent",
-		fleet.ev.Accepted, fleet.ev.Rejected, calls.n.Load(), float64(calls.n.Load())/float64(sent))
+	calls.mu.Lock()
+	defer calls.mu.Unlock()
+	t.Logf("fleet of 4 on one Redis:      %d accepted, %d 429s; %d Redis round trips, %.2f per request sent %v",
+		fleet.ev.Accepted, fleet.ev.Rejected, calls.n.Load(), float64(calls.n.Load())/float64(sent), calls.names)
+}
+
+// TestZeroConfigFleetPerEndpoint runs pacertest's PerEndpointWindows (a
+// pool of 20, one of 120 and the shared default of 60, per minute, with
+// X-RateLimit-* headers) behind one process with the in-memory store, then
+// behind four processes sharing one Redis, none with a configured budget,
+// each worker calling the three kinds of route in turn. The fleet must see
+// no more 429s than the one process, and must keep the pools apart (the
+// busy pool of 120 is not held to the pool of 20).
+func TestZeroConfigFleetPerEndpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs for seconds; not in -short")
+	}
+	cfg := pacertest.PerEndpointWindows()
+	const (
+		scale = 60
+		run   = 2 * time.Minute // 2 s of real time
+	)
+	paths := []string{"/v1/campaigns/7", "/v1/leads/add_to_campaign", "/v1/other", "/v1/campaigns/8"}
+	one := zeroConf(t, cfg, scale, run, 1, 4, nil, paths)
+	var calls countCalls
+	fleet := zeroConf(t, cfg, scale, run, 4, 1, fleetStores(t, &calls), paths)
+	logFleet(t, one, fleet, &calls)
+	assert.LessOrEqual(t, fleet.ev.Rejected, one.ev.Rejected, "the fleet gets no more 429s than one process")
+	assert.Greater(t, fleet.ev.Accepted, 2*(20+60), "the fleet used more than the small pools allow")
 }
