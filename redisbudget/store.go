@@ -371,14 +371,22 @@ func (s *Store) sleep(ctx context.Context, w *waiter, d time.Duration) error {
 // pacer.MemoryStore does within one:
 //
 //   - a 429 with Retry-After, or "0 remaining until T": no grant before T
-//     anywhere (a block only ever grows);
-//   - "R remaining until T": at most R more requests before T, counting
-//     every request not yet answered when this one was granted (they may
-//     reach the server after it). The scope keeps cumulative counts of
-//     grants and answers in Redis; the slot's Mark is the answer count at
-//     its grant, so the cap is "grants <= Mark + 1 + R" until T, and stays
-//     safe whatever order answers arrive in. An unknown T means At plus the
-//     server's window, or one second;
+//     anywhere (a block only ever grows), in the answer's pool when it has
+//     rate-limit headers (the pool named, else its Limit), in the whole
+//     scope when not;
+//   - "R remaining until T": at most R more of the pool's requests before
+//     T, counting every request not yet answered when this one was granted
+//     (they may reach the server after it). Each pool keeps cumulative
+//     counts of grants and answers in Redis; the slot carries the pool's
+//     answer count at its grant, so the cap is "grants <= mark + 1 + R"
+//     until T, and stays safe whatever order answers arrive in (a grant
+//     whose route's pool was unknown counts in every pool, and its mark is
+//     bounded below by the scope's answers since). An unknown T means At
+//     plus the server's window, or one second. The answer also tells which
+//     pool the slot's route draws from;
+//   - a bare 429 (no headers, no Retry-After): the scope is held, 1 s
+//     doubling to 1 min with each refused probe, until an answer other
+//     than 429;
 //   - when no cap is in force and the server sends headers (or, for a scope
 //     without budgets, before its first answer), processes send one request
 //     at a time until an answer brings fresh headers.
