@@ -124,8 +124,7 @@ func fleetStores(t *testing.T, calls *countCalls) func(pacer.Clock) pacer.Store 
 // processes of one worker each sharing one Redis, none with a configured
 // budget. The fleet must see no more 429s than the one process (of four
 // workers), give or take the baseline's own spread (bareSlack). Before the
-// bare-429 hold was shared it saw about twice as many (35 to 45 against
-// about 20).
+// bare-429 hold was shared it saw 314 to 329 against 17 to 18.
 func TestZeroConfigFleetBare429(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for seconds; not in -short")
@@ -185,5 +184,7 @@ func TestZeroConfigFleetPerEndpoint(t *testing.T) {
 	fleet := zeroConf(t, cfg, scale, run, 4, 1, fleetStores(t, &calls), paths)
 	logFleet(t, one, fleet, &calls)
 	assert.LessOrEqual(t, fleet.ev.Rejected, one.ev.Rejected, "the fleet gets no more 429s than one process")
-	assert.Greater(t, fleet.ev.Accepted, 2*(20+60), "the fleet used more than the small pools allow")
+	// Before the pools were shared the smallest pool's "0 remaining" held
+	// every route: 141 to 145 accepted against 247.
+	assert.GreaterOrEqual(t, fleet.ev.Accepted, one.ev.Accepted*85/100, "the fleet keeps the pools apart")
 }
