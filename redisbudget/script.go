@@ -29,8 +29,11 @@ import (
 // rok over the time since rstart is the rate the server sustains, rbase, and
 // rgap (1/rate, at most 1/resumeFloor) paces every grant: it climbs back by
 // 0.2% of rbase with each success, is cut to 0.7 times by each new hold,
-// and goes once it reaches 4 times rbase. The caps set holds learned bounds: member "n" with score T means
-// "no grant while sent >= n, until T".
+// and goes once it reaches 4 times rbase. The caps set (member "n" with
+// score T: "no grant while sent >= n, until T") held the learned caps
+// before they were kept per pool (see the pools hash in the prelude); it is
+// still read, so that processes of an older version that write it are
+// heeded.
 const prelude = `
 local function fmt(x) return string.format('%.0f', x) end
 local function ms(us) return fmt(math.ceil(us / 1000)) end
@@ -264,34 +267,6 @@ return {1, now, done, srv, epoch, mine or '', markP}
 // names ("" none), then for each window key: its length and the offset of
 // its release (At + length).
 var observeScript = redis.NewScript(prelude + `
--- addCap keeps the caps no other cap is stricter and longer-lived than, at
--- most 8, merging the two whose ends are closest into one as strict as both.
-local function addCap(key, bound, untilT, now, slack)
-  local cs = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-  local kept = {}
-  for j = 1, #cs, 2 do
-    local b, u = tonumber(cs[j]), tonumber(cs[j+1])
-    if u > now then
-      if b <= bound and u >= untilT then return end
-      if not (bound <= b and untilT >= u) then kept[#kept+1] = {b, u} end
-    end
-  end
-  local pos = #kept + 1
-  while pos > 1 and kept[pos-1][2] > untilT do pos = pos - 1 end
-  table.insert(kept, pos, {bound, untilT})
-  while #kept > 8 do
-    local best = 1
-    for k = 2, #kept - 1 do
-      if kept[k+1][2] - kept[k][2] < kept[best+1][2] - kept[best][2] then best = k end
-    end
-    kept[best] = {math.min(kept[best][1], kept[best+1][1]), kept[best+1][2]}
-    table.remove(kept, best + 1)
-  end
-  redis.call('DEL', key)
-  for _, c in ipairs(kept) do redis.call('ZADD', key, 'GT', fmt(c[2]), fmt(c[1])) end
-  redis.call('PEXPIRE', key, ms(kept[#kept][2] - now + slack))
-end
-
 local now, member, sent = clock(ARGV[1]), ARGV[2], ARGV[3] == '1'
 local maxf, slack, mark = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local h, fl, caps = KEYS[1], KEYS[2], KEYS[3]
