@@ -24,10 +24,24 @@
 //     rate-limit headers) removes the member at once.
 //
 // Limits learned from responses are shared through per-scope keys read by
-// the same script: a 429's Retry-After and "0 remaining until T" block the
-// scope until T in every process, and "R remaining until T" caps the grants
-// before T (see Store.Observe). Pacing (Ticket.Pace) is shared too. Adaptive
-// mode (pacer.WithoutAdaptive) is not: it exists only in pacer.MemoryStore.
+// the same script, per server-side pool as in pacer.MemoryStore: answers are
+// told apart by the pool they name (RateLimit.Pool, else RateLimit.Limit),
+// and each pool keeps its own block ("0 remaining until T", a 429's
+// Retry-After with headers) and cap ("R remaining until T" caps the pool's
+// grants before T, see Store.Observe). Each route (Ticket.Route) learns from
+// its answers which pool it draws from, and a reservation on a known route
+// checks that pool only; on a route not known yet, every pool (at most 8
+// pools and 512 routes per scope, kept as long as the learned state). A
+// 429's Retry-After without headers blocks the whole scope.
+//
+// A bare 429 (no headers, no Retry-After) holds the whole scope in every
+// process, 1 s doubling to 1 min with each probe refused again; after a
+// hold one request at a time probes across the fleet, and an answer other
+// than 429 ends the hold. A probe that ends a lockout sets a shared pace at
+// the rate the server sustained, which climbs back with successes (see the
+// learned hash in script.go). Pacing (Ticket.Pace) is shared too. Adaptive
+// mode (pacer.WithoutAdaptive) is not: its AIMD exists only in
+// pacer.MemoryStore.
 //
 // Within a process, waiters of a scope queue by Ticket.Priority, then
 // arrival, and only the head asks Redis; a denied head sleeps until the time

@@ -80,6 +80,8 @@ func (k keys) inFlight() string { return k.base + "inflight" }
 func (k keys) caps() string     { return k.base + "caps" }
 func (k keys) pace() string     { return k.base + "pace" }
 func (k keys) epoch() string    { return k.base + "epoch" }
+func (k keys) routes() string   { return k.base + "routes" }
+func (k keys) pools() string    { return k.base + "pools" }
 func (k keys) window(us int64) string {
 	return k.base + "w" + strconv.FormatInt(us, 10)
 }
@@ -106,8 +108,31 @@ func redisSlotID(member string, ws []window) string {
 	return b.String()
 }
 
+// withCharge appends to a Redis slot id what Observe needs to learn the
+// route's pool and release the grant from the pools it was charged to: the
+// ticket's route, the pool's answer count at the grant (markP) and the
+// pool ("" every pool). The pool comes last: it is the server's text.
+func withCharge(id string, route uint64, markP int64, pool string) string {
+	return id + "|" + strconv.FormatUint(route, 10) + "|" + strconv.FormatInt(markP, 10) + "|" + pool
+}
+
+// chargeOf returns what withCharge appended to id: zeros and "" (every
+// pool) for an id without it.
+func chargeOf(id string) (route uint64, markP int64, pool string) {
+	_, rest, ok := strings.Cut(id, "|")
+	if !ok {
+		return 0, 0, ""
+	}
+	r, rest, _ := strings.Cut(rest, "|")
+	m, pool, _ := strings.Cut(rest, "|")
+	route, _ = strconv.ParseUint(r, 10, 64)
+	markP, _ = strconv.ParseInt(m, 10, 64)
+	return route, markP, pool
+}
+
 // parseRedisSlotID returns the member and window lengths of a Redis slot id.
 func parseRedisSlotID(id string) (member string, ws []int64, ok bool) {
+	id, _, _ = strings.Cut(id, "|")
 	rest, ok := strings.CutPrefix(id, redisTag)
 	if !ok {
 		return "", nil, false

@@ -227,7 +227,7 @@ func TestExpiredReserveTakesNothing(t *testing.T) {
 	keys, args := s.reserveCall(tk, ws, "late", 1, "") // expired since 1970
 	res, err := run(context.Background(), time.Second, e.rdb, reserveScript, keys, args)
 	require.NoError(t, err)
-	require.Len(t, res, 5)
+	require.Len(t, res, 7)
 	assert.Equal(t, []any{int64(0), int64(0), int64(whyExpired)}, res[:3])
 	assert.Empty(t, keysOfServer(t, e.rdb), "nothing written")
 

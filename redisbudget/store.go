@@ -189,7 +189,7 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 	}
 	if ctx.Err() != nil {
 		if isGrant(res) {
-			s.forget(t.Scope, member, ws) // Redis answers: give the slot back now
+			s.forget(t.Scope, grantID(res, t, member, ws)) // Redis answers: give the slot back now
 		}
 		return verdict{}, ctx.Err()
 	}
@@ -203,10 +203,18 @@ func (s *Store) try(ctx context.Context, t pacer.Ticket, ws []window) (verdict, 
 	s.heartbeat()
 	if isGrant(res) {
 		done, _ := res[2].(int64)
-		slot := pacer.Slot{Scope: t.Scope, ID: redisSlotID(member, ws), Granted: s.cfg.clock.Now(), Mark: uint64(done)}
+		slot := pacer.Slot{Scope: t.Scope, ID: grantID(res, t, member, ws), Granted: s.cfg.clock.Now(), Mark: uint64(done)}
 		return verdict{granted: true, slot: slot}, nil
 	}
 	return verdict{wait: time.Duration(wait) * time.Microsecond, why: why}, nil
+}
+
+// grantID is the slot id of a grant: member, windows and the charge the
+// script reported.
+func grantID(res []any, t pacer.Ticket, member string, ws []window) string {
+	pool, _ := res[5].(string)
+	markP, _ := res[6].(int64)
+	return withCharge(redisSlotID(member, ws), t.Route, markP, pool)
 }
 
 // mayHaveRun reports whether a call that failed with err may have run in
@@ -287,17 +295,25 @@ func (s *Store) reserveCall(t pacer.Ticket, ws []window, member string, expiry i
 	if t.Pace {
 		pace = paceMicros(ws)
 	}
-	keys := make([]string, 0, 5+len(ws))
-	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.pace(), k.epoch())
-	args := make([]any, 0, 12+2*len(ws))
+	keys := make([]string, 0, 7+len(ws))
+	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.pace(), k.epoch(), k.routes(), k.pools())
+	args := make([]any, 0, 13+2*len(ws))
 	args = append(args, s.stamp().arg(), member, ceilMicros(s.cfg.maxInFlight),
 		ceilMicros(keySlack), pace, ceilMicros(s.cfg.poll), flag(s.cfg.learning), ceilMicros(s.cfg.probe), expiry,
-		expected, member, longest(ws))
+		expected, member, longest(ws), routeArg(t.Route))
 	for _, w := range ws {
 		keys = append(keys, k.window(w.us))
 		args = append(args, w.limit, w.us)
 	}
 	return keys, args
+}
+
+// routeArg is a route as the scripts take it: "" for none (0).
+func routeArg(r uint64) string {
+	if r == 0 {
+		return ""
+	}
+	return strconv.FormatUint(r, 10)
 }
 
 func flag(b bool) string {
@@ -308,11 +324,11 @@ func flag(b bool) string {
 }
 
 func isGrant(res []any) bool {
-	return len(res) == 5 && res[0] == int64(1)
+	return len(res) == 7 && res[0] == int64(1)
 }
 
 func checkReply(res []any) error {
-	if len(res) == 5 {
+	if len(res) == 7 {
 		return nil
 	}
 	return fmt.Errorf("redisbudget: unexpected script reply %v", res)
@@ -355,14 +371,22 @@ func (s *Store) sleep(ctx context.Context, w *waiter, d time.Duration) error {
 // pacer.MemoryStore does within one:
 //
 //   - a 429 with Retry-After, or "0 remaining until T": no grant before T
-//     anywhere (a block only ever grows);
-//   - "R remaining until T": at most R more requests before T, counting
-//     every request not yet answered when this one was granted (they may
-//     reach the server after it). The scope keeps cumulative counts of
-//     grants and answers in Redis; the slot's Mark is the answer count at
-//     its grant, so the cap is "grants <= Mark + 1 + R" until T, and stays
-//     safe whatever order answers arrive in. An unknown T means At plus the
-//     server's window, or one second;
+//     anywhere (a block only ever grows), in the answer's pool when it has
+//     rate-limit headers (the pool named, else its Limit), in the whole
+//     scope when not;
+//   - "R remaining until T": at most R more of the pool's requests before
+//     T, counting every request not yet answered when this one was granted
+//     (they may reach the server after it). Each pool keeps cumulative
+//     counts of grants and answers in Redis; the slot carries the pool's
+//     answer count at its grant, so the cap is "grants <= mark + 1 + R"
+//     until T, and stays safe whatever order answers arrive in (a grant
+//     whose route's pool was unknown counts in every pool, and its mark is
+//     bounded below by the scope's answers since). An unknown T means At
+//     plus the server's window, or one second. The answer also tells which
+//     pool the slot's route draws from;
+//   - a bare 429 (no headers, no Retry-After): the scope is held, 1 s
+//     doubling to 1 min with each refused probe, until an answer other
+//     than 429;
 //   - when no cap is in force and the server sends headers (or, for a scope
 //     without budgets, before its first answer), processes send one request
 //     at a time until an answer brings fresh headers.
@@ -406,33 +430,36 @@ func (s *Store) Observe(slot pacer.Slot, o pacer.Outcome) {
 
 // observe runs the observe script once for a Redis slot.
 func (s *Store) observe(slot pacer.Slot, member string, ws []int64, o pacer.Outcome) error {
-	keys, args := s.observeCall(slot.Scope, member, ws, slot.Mark, o)
+	keys, args := s.observeCall(slot.Scope, slot.ID, member, ws, slot.Mark, slot.Granted, o)
 	_, err := run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args)
 	return err
 }
 
 // forget frees a slot the caller will not use, best effort.
-func (s *Store) forget(scope, member string, ws []window) {
-	us := make([]int64, len(ws))
-	for i, w := range ws {
-		us[i] = w.us
-	}
-	keys, args := s.observeCall(scope, member, us, 0, pacer.Outcome{})
+func (s *Store) forget(scope, id string) {
+	member, us, _ := parseRedisSlotID(id)
+	keys, args := s.observeCall(scope, id, member, us, 0, time.Time{}, pacer.Outcome{})
 	_, _ = run(context.Background(), s.cfg.timeout, s.rdb, observeScript, keys, args)
 }
 
-func (s *Store) observeCall(scopeName, member string, ws []int64, mark uint64, o pacer.Outcome) ([]string, []any) {
+func (s *Store) observeCall(scopeName, id, member string, ws []int64, mark uint64, granted time.Time, o pacer.Outcome) ([]string, []any) {
 	st := s.stamp()
 	if o.At.IsZero() {
 		o.At = st.now
 	}
+	if granted.IsZero() || granted.After(o.At) {
+		granted = o.At
+	}
 	k := keysOf(s.cfg.prefix, scopeName)
-	keys := make([]string, 0, 3+len(ws))
-	keys = append(keys, k.learned(), k.inFlight(), k.caps())
-	args := make([]any, 0, 14+2*len(ws))
+	keys := make([]string, 0, 5+len(ws))
+	keys = append(keys, k.learned(), k.inFlight(), k.caps(), k.routes(), k.pools())
+	args := make([]any, 0, 22+2*len(ws))
 	args = append(args, st.arg(), member, flag(o.Counted()), ceilMicros(s.cfg.maxInFlight),
 		ceilMicros(keySlack), mark, flag(s.cfg.learning), o.Status)
 	args = append(args, learnedArgs(st, o)...)
+	args = append(args, st.offset(granted), ceilMicros(bareHoldMin), ceilMicros(bareHoldMax), int64(1e6/resumeFloor))
+	route, markP, pool := chargeOf(id)
+	args = append(args, pool, markP, routeArg(route), o.RateLimit.Pool)
 	for _, us := range ws {
 		keys = append(keys, k.window(us))
 		args = append(args, us, st.offset(o.At.Add(time.Duration(us)*time.Microsecond)))

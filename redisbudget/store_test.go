@@ -182,7 +182,7 @@ func TestKeysExpireAndHoldNoScopeText(t *testing.T) {
 	s := e.store(WithMaxInFlight(10 * time.Second))
 	scope := "api.example.com key:3f2a9c1b7d6e5f40" // what ScopeByBearer makes
 	tk := ticket(scope, per(5, time.Minute), per(50, time.Hour))
-	tk.Pace = true
+	tk.Pace, tk.Route = true, 7
 	for range 3 {
 		slot := grant(t, s, tk)
 		o := remaining(4, e.clock.Now().Add(90*time.Second))
@@ -195,7 +195,7 @@ func TestKeysExpireAndHoldNoScopeText(t *testing.T) {
 
 	ctx := context.Background()
 	all := keysOfServer(t, e.rdb)
-	require.Len(t, all, 7, "learned, in-flight, caps, pace, epoch, two windows: %v", all)
+	require.Len(t, all, 8, "learned, in-flight, routes, pools, pace, epoch, two windows: %v", all)
 	limit := 2*time.Hour + keySlack // the longest-lived content: the block
 	for _, k := range all {
 		assert.NotContains(t, k, "example")
