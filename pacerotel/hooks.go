@@ -44,7 +44,7 @@ func (in *Instrumentation) Hooks(next pacer.Hooks) pacer.Hooks {
 			}
 		},
 		OnBreaker: func(e pacer.BreakerEvent) {
-			o := in.attrs.get(attrKey{family: famBreaker, scope: in.scopes.admit(e.Scope), extra: e.To.String()})
+			o := in.attrs.get(attrKey{family: famBreaker, scope: in.scopes.Admit(e.Scope), extra: e.To.String()})
 			in.breakerTx.Add(context.Background(), 1, o.add...)
 			if next.OnBreaker != nil {
 				next.OnBreaker(e)

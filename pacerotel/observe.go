@@ -45,7 +45,7 @@ type figures struct {
 func (in *Instrumentation) figures(st pacer.Stats) map[string]*figures {
 	out := make(map[string]*figures, len(st.Scopes))
 	for scope, s := range st.Scopes {
-		scope = in.scopes.admit(scope)
+		scope = in.scopes.Admit(scope)
 		f := out[scope]
 		if f == nil {
 			f = &figures{}

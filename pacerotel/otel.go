@@ -263,7 +263,7 @@ func (k attrKey) set() attribute.Set {
 
 // options returns the measurement option for a request's attributes.
 func (in *Instrumentation) option(family uint8, r pacer.RequestInfo, extra string) *measure {
-	return in.attrs.get(attrKey{family: family, scope: in.scopes.admit(r.Scope), route: in.routes.admit(r.Route),
+	return in.attrs.get(attrKey{family: family, scope: in.scopes.Admit(r.Scope), route: in.routes.Admit(r.Route),
 		method: knownMethod(r.Method), extra: extra})
 }
 
@@ -280,7 +280,7 @@ func (in *Instrumentation) host(req *http.Request) (string, int) {
 	} else {
 		port = 80
 	}
-	return in.hosts.admit(u.Hostname()), port
+	return in.hosts.Admit(u.Hostname()), port
 }
 
 func atoi(s string) int {

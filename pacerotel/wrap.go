@@ -56,7 +56,7 @@ func (w *wrapped) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else if class == "" && status >= 400 {
 		class = errorType(nil, status)
 	}
-	k := attrKey{family: famDuration, scope: in.scopes.admit(st.scope), route: in.routes.admit(st.route),
+	k := attrKey{family: famDuration, scope: in.scopes.Admit(st.scope), route: in.routes.Admit(st.route),
 		method: method, host: host, port: port, status: status, extra: class}
 	in.duration.Record(ctx, in.now().Sub(start).Seconds(), in.attrs.get(k).rec...)
 	if span.IsRecording() {

@@ -1,177 +1,33 @@
 package pacerprom
 
-import (
-	"context"
-	"errors"
-	"net/http"
-	"strconv"
-	"sync"
+import "github.com/pacerhq/pacer/internal/labels"
 
-	"github.com/pacerhq/pacer"
-)
+// The classification of events into label values is shared with the other
+// integration (pacerotel), so that the two label alike: see internal/labels.
 
-// other stands for every value of a label past its cardinality bound, and
-// for HTTP methods that are not standard (as the OTel HTTP semantic
-// conventions ask). The classification below is pacerotel's, so that the
-// two integrations label alike.
-const other = "_OTHER"
-
-// knownMethod returns m when it is a standard HTTP method, else "_OTHER":
-// a client cannot be made to create one series per made-up method.
-func knownMethod(m string) string {
-	switch m {
-	case "":
-		return http.MethodGet // net/http's meaning of an empty method
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
-		return m
-	}
-	return other
-}
-
-// statusClass is "1xx" to "5xx", or "error" for an attempt that got no
-// answer (status 0).
-func statusClass(status int) string {
-	switch {
-	case status >= 100 && status < 200:
-		return "1xx"
-	case status >= 200 && status < 300:
-		return "2xx"
-	case status >= 300 && status < 400:
-		return "3xx"
-	case status >= 400 && status < 500:
-		return "4xx"
-	case status >= 500 && status < 600:
-		return "5xx"
-	}
-	return "error"
-}
-
-// retryReason names why an attempt was retried: "rate_limited" (429),
-// "unavailable" (503), "server_error" (another 5xx), "transport" (no
-// answer) or "other".
-func retryReason(status int) string {
-	switch {
-	case status == http.StatusTooManyRequests:
-		return "rate_limited"
-	case status == http.StatusServiceUnavailable:
-		return "unavailable"
-	case status >= 500:
-		return "server_error"
-	case status == 0:
-		return "transport"
-	}
-	return "other"
-}
+const other = labels.Other
 
 // Wait reasons: why a request waited.
 const (
 	// WaitThrottle: queued for a slot in its scope's budget (pacer's own
 	// throttling, before sending).
-	WaitThrottle = "throttle"
+	WaitThrottle = labels.WaitThrottle
 	// WaitServer: before a retry, for as long as the server said
 	// (Retry-After, a body hint, the reset of an exhausted window).
-	WaitServer = "retry_after"
+	WaitServer = labels.WaitServer
 	// WaitBackoff: before a retry, exponential backoff (the server gave no
 	// hint).
-	WaitBackoff = "backoff"
+	WaitBackoff = labels.WaitBackoff
 )
 
-func retryWaitReason(e pacer.RetryEvent) string {
-	if e.ServerWait {
-		return WaitServer
-	}
-	return WaitBackoff
-}
+var (
+	knownMethod     = labels.KnownMethod
+	statusClass     = labels.StatusClass
+	retryReason     = labels.RetryReason
+	retryWaitReason = labels.RetryWaitReason
+	errorType       = labels.ErrorType
+	newBounded      = labels.NewBounded
+	worse           = labels.Worse
+)
 
-// errorType is the class of a request that failed for good (the error
-// label): pacer's typed errors by kind, the caller's context,
-// "transport" for other errors, and the status code ("503") for a failed
-// response returned without an error. Error messages are never exported:
-// a transport error can quote the URL, query string included.
-func errorType(err error, status int) string {
-	var (
-		rle *pacer.RateLimitError
-		oue *pacer.OutcomeUnknownError
-		rbe *pacer.RetryBudgetError
-		coe *pacer.CircuitOpenError
-		se  *pacer.StoreError
-	)
-	switch {
-	case err == nil && status != 0:
-		return strconv.Itoa(status)
-	case err == nil:
-		return ""
-	case errors.As(err, &rle):
-		return "rate_limited"
-	case errors.As(err, &oue):
-		return "outcome_unknown"
-	case errors.As(err, &rbe):
-		return "retry_budget_exhausted"
-	case errors.As(err, &coe):
-		return "circuit_open"
-	case errors.As(err, &se):
-		return "store_unavailable"
-	case errors.Is(err, pacer.ErrQueueFull):
-		return "queue_full"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "deadline_exceeded"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	}
-	return "transport"
-}
-
-// bounded admits at most max distinct values of one label; the values
-// after those read as "_OTHER". It is what bounds the cardinality of the
-// scope and route labels. Safe for concurrent use.
-type bounded struct {
-	max  int
-	mu   sync.RWMutex
-	seen map[string]struct{}
-}
-
-func newBounded(max int) *bounded { return &bounded{max: max, seen: make(map[string]struct{})} }
-
-func (b *bounded) admit(v string) string {
-	if v == "" {
-		return ""
-	}
-	b.mu.RLock()
-	_, ok := b.seen[v]
-	full := len(b.seen) >= b.max
-	b.mu.RUnlock()
-	if ok {
-		return v
-	}
-	if full {
-		return other
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.seen[v]; !ok {
-		if len(b.seen) >= b.max {
-			return other
-		}
-		b.seen[v] = struct{}{}
-	}
-	return v
-}
-
-// worse returns the worse of two breaker states (open, then half-open,
-// then closed): the state shown for scopes summed into "_OTHER".
-func worse(a, b pacer.BreakerState) pacer.BreakerState {
-	rank := func(s pacer.BreakerState) int {
-		switch s {
-		case pacer.BreakerOpen:
-			return 2
-		case pacer.BreakerHalfOpen:
-			return 1
-		}
-		return 0
-	}
-	if rank(b) > rank(a) {
-		return b
-	}
-	return a
-}
+type bounded = labels.Bounded

@@ -66,9 +66,9 @@ const (
 )
 
 func (c *Collector) key(metric uint8, r pacer.RequestInfo, extra string) childKey {
-	k := childKey{metric: metric, scope: c.scopes.admit(r.Scope), extra: extra}
+	k := childKey{metric: metric, scope: c.scopes.Admit(r.Scope), extra: extra}
 	if metric != kBreaker {
-		k.route, k.method = c.routes.admit(r.Route), knownMethod(r.Method)
+		k.route, k.method = c.routes.Admit(r.Route), knownMethod(r.Method)
 	}
 	return k
 }

@@ -213,7 +213,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	byScope := map[string]*figures{}
 	for scope, s := range tr.Stats().Scopes {
-		scope = c.scopes.admit(scope)
+		scope = c.scopes.Admit(scope)
 		f := byScope[scope]
 		if f == nil {
 			f = &figures{}
