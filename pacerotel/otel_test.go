@@ -91,11 +91,14 @@ func TestThree429sThenOK(t *testing.T) {
 }
 
 // A 503 without a hint is retried after backoff; a budget of one request
-// per second makes the second call queue behind the first (a throttle
+// per minute makes the second call queue behind the first (a throttle
 // wait).
 func TestBackoffAndThrottleWaits(t *testing.T) {
 	srv := script(t, status(http.StatusServiceUnavailable), status(http.StatusOK))
-	r := newRig(t, nil, pacer.WithBudget(1, time.Second), pacer.WithBackoff(10*time.Millisecond, 20*time.Millisecond, pacer.FullJitter))
+	// One slot a minute: 60 ms of real time on the rig's clock (×1000), so
+	// the second call waits for it however slow the machine (with a 1 s
+	// window, 1 ms of real time, a loaded machine could find it free).
+	r := newRig(t, nil, pacer.WithBudget(1, time.Minute), pacer.WithBackoff(10*time.Millisecond, 20*time.Millisecond, pacer.FullJitter))
 	for range 2 {
 		code, err := r.get(t, srv.URL+"/items")
 		require.NoError(t, err)
@@ -107,8 +110,8 @@ func TestBackoffAndThrottleWaits(t *testing.T) {
 	n, _ := hist(t, waits, map[string]string{"pacer.wait.reason": "backoff"})
 	assert.Equal(t, uint64(1), n)
 	n, secs := hist(t, waits, map[string]string{"pacer.wait.reason": "throttle"})
-	assert.Equal(t, uint64(1), n, "the second call waited for the one slot per second (a 503 gives its slot back)")
-	assert.Greater(t, secs, 0.5)
+	assert.Equal(t, uint64(1), n, "the second call waited for the one slot per minute (a 503 gives its slot back)")
+	assert.Greater(t, secs, 30.0)
 	n, _ = hist(t, find(t, rm, "http.client.request.duration"), map[string]string{"pacer.route": "GET /items"})
 	assert.Equal(t, uint64(2), n)
 

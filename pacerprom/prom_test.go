@@ -133,7 +133,7 @@ pacer_wait_seconds_count{method="GET",reason="retry_after",route="GET /v1/campai
 	assert.Equal(t, 1, testutil.CollectAndCount(c2, "pacer_attempt_duration_seconds"), "one histogram series")
 }
 
-// A 503 is retried after backoff; a budget of one per second makes the
+// A 503 is retried after backoff; a budget of one per minute makes the
 // second call wait for a slot; a server that never lets up ends in a give
 // up counted by its class (its 429s cost no attempt: the refusals end the
 // call when they outlast the max wait, 1.5 s: one retry, 1 s apart).
@@ -141,7 +141,9 @@ func TestBackoffThrottleAndGiveUp(t *testing.T) {
 	srv := script(t, status(http.StatusServiceUnavailable), status(http.StatusOK), status(http.StatusOK),
 		status(http.StatusTooManyRequests, "Retry-After", "1"))
 	c := pacerprom.New()
-	client, _ := newClient(t, c, pacer.WithBudget(1, time.Second), pacer.WithBackoff(10*time.Millisecond, 20*time.Millisecond, pacer.FullJitter),
+	// One slot a minute (60 ms of real time on the ×1000 clock): the second
+	// call waits for it however slow the machine.
+	client, _ := newClient(t, c, pacer.WithBudget(1, time.Minute), pacer.WithBackoff(10*time.Millisecond, 20*time.Millisecond, pacer.FullJitter),
 		pacer.WithMaxAttempts(2), pacer.WithMaxWait(1500*time.Millisecond))
 	require.NoError(t, get(t, client, srv.URL+"/items"))
 	require.NoError(t, get(t, client, srv.URL+"/items"))
