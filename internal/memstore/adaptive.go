@@ -140,6 +140,10 @@ func (a *aimd) resume(now time.Time, r float64) {
 	a.set(now, r)
 }
 
+// stand deactivates adaptive mode: a budget inferred from the server's
+// lockout (see inference) paces the scope. A 429 activates it again.
+func (a *aimd) stand() { a.active = false }
+
 // raise adds the step to the allowed rate after a success; AdaptiveAuto
 // releases the scope once nothing waits and the rate is far above what it
 // is used at (a backlog let out all at once would flood a full window).

@@ -20,7 +20,9 @@ const (
 // other than 429 arrives, after which adaptive mode (see AdaptiveMode) sets
 // the pace. So a server that refuses everything for its whole window (6000
 // per five minutes, spent in one burst) sees a handful of probes, not a
-// stream of retries.
+// stream of retries. While a lockout is measured to infer the server's
+// limit (see inference), probes come closer: at most 1/32 of the time since
+// the run began apart.
 //
 // A bareHold is not safe for concurrent use; its scope's mutex guards it.
 type bareHold struct {
@@ -36,8 +38,10 @@ type bareHold struct {
 	resume   float64 // requests per second; 0 when none is pending
 }
 
-// observe learns from the answer to a request granted at granted.
-func (b *bareHold) observe(o Outcome, granted, at time.Time) {
+// observe learns from the answer to a request granted at granted; gap, if
+// positive, replaces the doubling hold while a lockout is measured (see
+// inference.gap).
+func (b *bareHold) observe(o Outcome, granted, at time.Time, gap time.Duration) {
 	if !o.Sent || o.Status == 0 || o.Status >= 500 {
 		return // says nothing about the limit
 	}
@@ -55,6 +59,9 @@ func (b *bareHold) observe(o Outcome, granted, at time.Time) {
 		b.next = min(2*b.next, bareHoldMax)
 	default:
 		return // one of the burst that caused the current hold
+	}
+	if gap > 0 {
+		b.next = gap
 	}
 	b.until, b.probing = at.Add(b.next), true
 }

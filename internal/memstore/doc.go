@@ -1,6 +1,7 @@
 // Package memstore is pacer's in-memory budget store: configured sliding
 // and fixed windows, pacing, limits learned from response headers (per server-side
-// pool), the hold after bare 429s, adaptive mode, the fair wait queue and
+// pool), the hold after bare 429s, limits inferred from a header-less
+// server's lockout, adaptive mode, the fair wait queue and
 // idle eviction. The root package reaches it only through pacer.Store
 // (MemoryStore converts its Ticket, Slot and Outcome to this package's
 // mirrors, by value), so a store shared across processes is a drop-in
@@ -11,6 +12,7 @@
 // queues), window.go (exact sliding windows), fixed.go (fixed windows
 // aligned by the server's reset), pace.go (even spacing),
 // learned.go and pool.go (limits learned per server-side pool),
-// bare429.go (the hold after bare 429s), adaptive.go (AIMD), evict.go
+// bare429.go (the hold after bare 429s), infer.go (a header-less
+// server's limit inferred from its lockout), adaptive.go (AIMD), evict.go
 // (forgetting idle scopes), types.go (the mirrored seam types).
 package memstore

@@ -74,8 +74,12 @@ type learnedLimits struct {
 	seq     uint64      // grants so far; a grant's number
 	blocked time.Time   // a 429's Retry-After when it named no limit
 	headers headerState // of the scope's latest answer
-	latest  RateLimit   // the latest RateLimit observed
-	bare    bareHold    // after bare 429s
+	// inferOff: the scope infers no limit (its server spoke, or the
+	// evidence was inconsistent); else infer, made at its first answer.
+	inferOff bool
+	latest   RateLimit  // the latest RateLimit observed
+	bare     bareHold   // after bare 429s
+	infer    *inference // a header-less server's limit, from its lockout
 }
 
 // grantRecord is what a slot carries of its grant: its number, its route,
@@ -180,7 +184,8 @@ func (l *learnedLimits) observe(r grantRecord, o Outcome, granted, at time.Time,
 		l.unsent(r)
 		return -1
 	}
-	l.bare.observe(o, granted, at)
+	gap := l.inferFrom(o, granted, at)
+	l.bare.observe(o, granted, at, gap)
 	if o.Status > 0 && o.Status < 500 {
 		l.headers = headersAbsent
 		if o.HasRateLimit {
@@ -272,6 +277,9 @@ func (l *learnedLimits) learnRoute(key uint64, i int) int {
 func (l *learnedLimits) gate(g *grantGate, key uint64, inFlight int, configured bool) {
 	g.until(l.blocked)
 	l.bare.gate(g, inFlight)
+	if l.infer != nil {
+		l.infer.gate(g, inFlight)
+	}
 	rs := l.find(key)
 	if rs != nil && rs.pool >= 0 {
 		l.pools[rs.pool].gate(g)
@@ -304,5 +312,33 @@ func (l *learnedLimits) holds(now time.Time) bool {
 			return true
 		}
 	}
-	return l.blocked.After(now) || l.bare.next > 0
+	return l.blocked.After(now) || l.bare.next > 0 ||
+		l.infer != nil && l.infer.holds(now)
+}
+
+// inferFrom feeds the answer o (to a request granted at granted, answered
+// at at) to the scope's inference, and returns the hold gap it asks for
+// (0: none; see inference.gap). The inference is made at the scope's first
+// answer and dropped, for good, once it fails.
+func (l *learnedLimits) inferFrom(o Outcome, granted, at time.Time) time.Duration {
+	if l.inferOff {
+		return 0
+	}
+	if l.infer == nil {
+		l.infer = &inference{}
+	}
+	l.infer.observe(o, granted, at, l.bare.probe(granted))
+	if l.infer.state == inferFailed {
+		l.noInference()
+		return 0
+	}
+	return l.infer.gap(at)
+}
+
+// noInference stops the scope inferring a limit, for good.
+func (l *learnedLimits) noInference() { l.infer, l.inferOff = nil, true }
+
+// takeInferred reports, once, that an inferred budget began.
+func (l *learnedLimits) takeInferred() bool {
+	return l.infer != nil && l.infer.takeLearned()
 }

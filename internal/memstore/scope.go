@@ -156,6 +156,9 @@ func (s *memScope) release(sl Slot, o Outcome, st *Store) {
 			s.windows[i].align(o.RateLimit, at)
 		}
 	}
+	if st.Adaptive == AdaptiveOff {
+		s.learned.noInference() // inferring a limit is part of adaptive mode
+	}
 	probe := s.learned.bare.probe(sl.Granted)
 	if c := s.learned.observe(sl.rec, o, sl.Granted, at, s.inFlight); c >= 0 {
 		s.queue.reclass(sl.rec.route, c)
@@ -165,6 +168,9 @@ func (s *memScope) release(sl Slot, o Outcome, st *Store) {
 	}
 	if r := s.learned.bare.takeResume(); r > 0 {
 		s.adaptive.resume(at, r)
+	}
+	if s.learned.takeInferred() {
+		s.adaptive.stand() // the inferred budget paces the scope
 	}
 	s.queue.wakeHeads()
 }
