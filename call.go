@@ -30,18 +30,18 @@ type call struct {
 	trace      *attemptTrace // nil unless the method is not idempotent
 	closer     io.Closer     // the caller's body, when attempts read copies of it
 
-	attempts  int
-	refusals  int           // attempts answered 429: the server did nothing
-	refusedAt time.Time     // the first of them
-	wait      time.Duration // before the next attempt, set by decide
-	prevWait  time.Duration
-	server    bool          // wait is the server's word, not backoff
-	last      Outcome       // of the latest attempt
-	lastErr   error         // the latest attempt's transport error
-	hint      time.Duration // the server's wait on the latest response, if any
-	hasHint   bool
-	refused   bool // the latest attempt was refused by pacer before it was sent
-	stopped   bool // decide gave up on a failed attempt
+	attempts    int
+	refusals    int           // attempts answered 429: the server did nothing
+	refusedWait time.Duration // the waits chosen after them
+	wait        time.Duration // before the next attempt, set by decide
+	prevWait    time.Duration
+	server      bool          // wait is the server's word, not backoff
+	last        Outcome       // of the latest attempt
+	lastErr     error         // the latest attempt's transport error
+	hint        time.Duration // the server's wait on the latest response, if any
+	hasHint     bool
+	refused     bool // the latest attempt was refused by pacer before it was sent
+	stopped     bool // decide gave up on a failed attempt
 	// uncertain: an attempt with side effects was cut off after it may have
 	// been sent, and the request was retried (under an Idempotency-Key).
 	uncertain bool

@@ -167,9 +167,13 @@ func (c *call) schedule(ctx context.Context, resp *http.Response, wait time.Dura
 // spent reports whether the request may not be sent again after a wait:
 // its attempts that could do harm number WithMaxAttempts, or — for a
 // request the server keeps refusing with 429s, which it did nothing about —
-// the refusals have lasted the max wait, counting the wait ahead. A 429 costs
-// no attempt: a request keeps its place through a lockout and is sent when
-// the scope may send again, within its deadline and the max wait.
+// the waits pacer chose after the refusals, the one ahead included, add up
+// to more than the max wait. A 429 costs no attempt: a request keeps its
+// place through a lockout and is sent when the scope may send, within its
+// deadline and the max wait. Time queued in the store, behind the scope's
+// hold, is the store's (bounded by the context, as every wait for a slot
+// is): a lockout measured with many probes must not make a request give up
+// that a window's end would serve.
 func (c *call) spent(wait time.Duration) bool {
 	if c.t.cfg.maxAttempts == 1 {
 		return true // WithMaxAttempts(1): no retry at all
@@ -177,11 +181,11 @@ func (c *call) spent(wait time.Duration) bool {
 	if c.last.Status != http.StatusTooManyRequests {
 		return c.attempts-c.refusals >= c.t.cfg.maxAttempts
 	}
-	now := c.t.cfg.clock.Now()
-	if c.refusals == 1 {
-		c.refusedAt = now
+	if c.refusedWait+wait > c.t.cfg.maxWait {
+		return true
 	}
-	return now.Sub(c.refusedAt)+wait > c.t.cfg.maxWait
+	c.refusedWait += wait
+	return false
 }
 
 // stop ends the retries. A final 429 becomes a *RateLimitError carrying
