@@ -26,26 +26,20 @@ type scopeState struct {
 	touched atomic.Int64 // Unix nanoseconds of the latest use
 
 	sent, rateLimited, retries, givenUp atomic.Int64
+	far                                 atomic.Bool // the latest answer asked for a hold past one answer's bound (see config.bounded)
 
 	mu       sync.Mutex // guards the fields below
 	waits    *histogram // nil until the first throttled wait
 	server   RateLimit
 	serverAt time.Time
 	circuit  *circuit // nil until the breaker first sees the scope
-	far      bool     // the latest answer asked for a hold past one answer's bound
 	tokens   float64  // the retry budget's bucket (when one is on)
 }
 
 // farAgain records whether the scope's latest answer asked for a hold past
 // what one answer may cause (see config.bounded) and reports whether the
 // answer before it did too.
-func (st *scopeState) farAgain(far bool) bool {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	before := st.far
-	st.far = far
-	return before
-}
+func (st *scopeState) farAgain(far bool) bool { return st.far.Swap(far) }
 
 // scopes holds the state of every scope a Transport has seen. It forgets a
 // state unused for scopeIdle with no RoundTrip in progress and no circuit
