@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -23,7 +24,8 @@ import (
 // its own fresh limiter. Run with -v to see the table and the headers around
 // every run's first 429s (PACER_INTEROP_TRACE=1: every answer); set
 // PACER_INTEROP_REPORT=FILE to have the table written to FILE as well
-// (docs/benchmarks.md quotes one).
+// (docs/benchmarks.md quotes one); PACER_INTEROP_ONLY=REGEXP runs only the
+// limiter × client pairs whose name matches.
 
 const (
 	suiteTimeout = 90 * time.Second // every run and rerun, and the servers' logs
@@ -54,17 +56,22 @@ var expectations = map[string]expect{
 	key(goMiddlewares[0].name, "pacer (zero config)"): {max429: 0, maxFailed: 0, minEfficiency: 0.85},
 	key(goMiddlewares[0].name, "pacer (configured)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.85},
 	// httprate weighs the previous window: after a burst it admits about one
-	// request per 50 ms, and its Reset (truncated, often already past when
-	// it arrives) and Retry-After: 1 are coarse. Pacer now holds each past
-	// reset's whole second and gets no 429 in the runs measured, but the
-	// sliding counter lets more out earlier than any reset says: 0.5–0.7.
-	key(goMiddlewares[1].name, "pacer (zero config)"): {max429: 2, maxFailed: 0, minEfficiency: 0.5},
-	key(goMiddlewares[1].name, "pacer (configured)"):  {max429: 2, maxFailed: 0, minEfficiency: 0.5},
+	// request per 50 ms, while its answers say Remaining 0 until its
+	// (truncated) reset. The store learns that its windows slide from the
+	// first look past a used-up window and runs the counter itself
+	// (internal/memstore/slide.go): 20/19/19/12 a second, ~0.97.
+	key(goMiddlewares[1].name, "pacer (zero config)"): {max429: 0, maxFailed: 0, minEfficiency: 0.85},
+	key(goMiddlewares[1].name, "pacer (configured)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.85},
+	// Joined 600 ms into its window, the turn comes 400 ms after the run's
+	// first burst, but the truncated reset only says "within the second":
+	// refused-free, the first turn costs up to that second (~0.8).
+	key(goMiddlewares[2].name, "pacer (zero config)"): {max429: 0, maxFailed: 0, minEfficiency: 0.65},
+	key(goMiddlewares[2].name, "pacer (configured)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.65},
 	// throttled's GCRA refills one request per 50 ms; pacer waits for the
 	// full bucket (Reset = s until full) instead: ~3.05 s against a 2.5 s
 	// minimum.
-	key(goMiddlewares[2].name, "pacer (zero config)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.75},
-	key(goMiddlewares[2].name, "pacer (configured)"):   {max429: 0, maxFailed: 0, minEfficiency: 0.75},
+	key(goMiddlewares[3].name, "pacer (zero config)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.75},
+	key(goMiddlewares[3].name, "pacer (configured)"):   {max429: 0, maxFailed: 0, minEfficiency: 0.75},
 	key(expressName("draft-7"), "pacer (zero config)"): {max429: 0, maxFailed: 0, minEfficiency: 0.85},
 	key(expressName("draft-7"), "pacer (configured)"):  {max429: 0, maxFailed: 0, minEfficiency: 0.85},
 	key(expressName("draft-6"), "pacer (zero config)"): {max429: 0, maxFailed: 0, minEfficiency: 0.85},
@@ -96,14 +103,23 @@ func TestRealLimiters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), suiteTimeout)
 	defer cancel()
 
+	only := regexp.MustCompile(os.Getenv("PACER_INTEROP_ONLY"))
 	var runs []*run
 	for _, m := range goMiddlewares {
 		for _, c := range contenders {
-			runs = append(runs, &run{limiter: m.name, headers: m.headers, c: c,
-				fresh: func() target { return startGoServer(t, m) }})
+			if only.MatchString(key(m.name, c.name)) {
+				runs = append(runs, &run{limiter: m.name, headers: m.headers, c: c,
+					fresh: func() target { return startGoServer(t, m) }})
+			}
 		}
 	}
-	if skipExpress == "" {
+	wantExpress := false
+	for _, d := range expressDrafts {
+		for _, c := range contenders {
+			wantExpress = wantExpress || only.MatchString(key(expressName(d.draft), c.name))
+		}
+	}
+	if skipExpress == "" && wantExpress {
 		// An app per run and per possible rerun, each with its own limiter.
 		drafts := map[string]string{}
 		for _, d := range expressDrafts {
@@ -116,7 +132,9 @@ func TestRealLimiters(t *testing.T) {
 			next := 0
 			fresh := func() target { next++; return servers[fmt.Sprintf("%s-%d", d.draft, next-1)] }
 			for _, c := range contenders {
-				runs = append(runs, &run{limiter: expressName(d.draft), headers: d.headers, c: c, fresh: fresh})
+				if only.MatchString(key(expressName(d.draft), c.name)) {
+					runs = append(runs, &run{limiter: expressName(d.draft), headers: d.headers, c: c, fresh: fresh})
+				}
 			}
 		}
 	}
@@ -131,18 +149,25 @@ func TestRealLimiters(t *testing.T) {
 	}
 	pending := runs
 	for attempt := 0; attempt <= maxReruns && len(pending) > 0; attempt++ {
-		targets := make([]target, len(pending))
-		for i, r := range pending {
-			targets[i] = r.fresh()
+		for _, r := range pending {
 			r.attempts = append(r.attempts, &result{limiter: r.limiter, client: r.c.name, headers: r.headers})
 		}
+		// Each server is made when its run's turn comes, so that a limiter
+		// whose windows are aligned to its creation (httprate) meets the
+		// run at the phase its middleware entry says.
 		sem := make(chan struct{}, par)
-		var wg sync.WaitGroup
-		for i, r := range pending {
+		var (
+			wg      sync.WaitGroup
+			freshMu sync.Mutex
+		)
+		for _, r := range pending {
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				execute(ctx, targets[i], r.c, r.attempts[attempt])
+				freshMu.Lock()
+				tg := r.fresh()
+				freshMu.Unlock()
+				execute(ctx, tg, r.c, r.attempts[attempt])
 			})
 		}
 		wg.Wait()
@@ -191,6 +216,9 @@ func (r *run) slow() bool {
 // execute runs the workload through a fresh client of c against tg and
 // fills res.
 func execute(ctx context.Context, tg target, c contender, res *result) {
+	if d := time.Until(tg.notBefore); d > 0 {
+		time.Sleep(d)
+	}
 	rtt, err := ping(ctx, tg.url)
 	if err != nil {
 		res.err = fmt.Errorf("ping: %w", err)

@@ -135,6 +135,9 @@ type target struct {
 	// minimum is the theoretical minimum time for n creates sent from start
 	// by a client with zero latency (see minimum_test.go).
 	minimum func(n int, start time.Time) time.Duration
+	// notBefore: the run starts no earlier (its middleware's joinAfter
+	// after the limiter was made).
+	notBefore time.Time
 }
 
 // middleware wraps a handler in a real rate limiter. A new one is made for
@@ -143,6 +146,10 @@ type middleware struct {
 	name    string
 	headers string // what it sends, for the report
 	build   func(t testing.TB) (wrap func(http.Handler) http.Handler, minimum func(n int, start time.Time) time.Duration)
+	// joinAfter: the run starts this long after the limiter is made (0:
+	// at once). It matters where windows are aligned to the limiter's
+	// creation instant (httprate), not to a client's first request.
+	joinAfter time.Duration
 }
 
 var goMiddlewares = []middleware{
@@ -158,20 +165,17 @@ var goMiddlewares = []middleware{
 	},
 	{
 		name:    "go-chi/httprate (sliding-window counter)",
-		headers: "X-RateLimit-Limit/-Remaining (estimate)/-Reset (current window end, unix s, truncated); Retry-After: 1 on 429",
-		build: func(t testing.TB) (func(http.Handler) http.Handler, func(int, time.Time) time.Duration) {
-			// httprate aligns its windows to the instant the limiter is made
-			// (its windowOffset): note that instant for the minimum.
-			created := time.Now()
-			wrap := httprate.LimitBy(limitN, limitWindow, func(r *http.Request) (string, error) {
-				host, _, err := net.SplitHostPort(r.RemoteAddr)
-				return httprate.CanonicalizeIP(host), err
-			})
-			offset := created.Sub(created.Truncate(limitWindow))
-			return wrap, func(n int, start time.Time) time.Duration {
-				return minSlidingCounter(n, limitN, limitWindow, offset, start)
-			}
-		},
+		headers: httprateHeaders,
+		build:   buildHTTPRate,
+	},
+	{
+		// The same limiter met 600 ms into its window: its truncated reset
+		// hides where in the second the window turns, so a client that
+		// must not be refused waits for the latest turn the reset allows.
+		name:      "go-chi/httprate, joined 600 ms into its window",
+		headers:   httprateHeaders,
+		build:     buildHTTPRate,
+		joinAfter: 600 * time.Millisecond,
 	},
 	{
 		name:    "throttled/throttled v2 (GCRA)",
@@ -192,10 +196,27 @@ var goMiddlewares = []middleware{
 	},
 }
 
+const httprateHeaders = "X-RateLimit-Limit/-Remaining (estimate)/-Reset (current window end, unix s, truncated); Retry-After: 1 on 429"
+
+func buildHTTPRate(testing.TB) (func(http.Handler) http.Handler, func(int, time.Time) time.Duration) {
+	// httprate aligns its windows to the instant the limiter is made (its
+	// windowOffset): note that instant for the minimum.
+	created := time.Now()
+	wrap := httprate.LimitBy(limitN, limitWindow, func(r *http.Request) (string, error) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		return httprate.CanonicalizeIP(host), err
+	})
+	offset := created.Sub(created.Truncate(limitWindow))
+	return wrap, func(n int, start time.Time) time.Duration {
+		return minSlidingCounter(n, limitN, limitWindow, offset, start)
+	}
+}
+
 // startGoServer starts a fresh server on 127.0.0.1 whose /items is limited
 // by m; it is closed when t ends.
 func startGoServer(t testing.TB, m middleware) target {
 	rec := newRecorder()
+	made := time.Now()
 	wrap, minimum := m.build(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
@@ -203,8 +224,9 @@ func startGoServer(t testing.TB, m middleware) target {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return target{
-		url:     srv.URL,
-		logs:    func() (serverLog, error) { return rec.snapshot(), nil },
-		minimum: minimum,
+		url:       srv.URL,
+		logs:      func() (serverLog, error) { return rec.snapshot(), nil },
+		minimum:   minimum,
+		notBefore: made.Add(m.joinAfter),
 	}
 }

@@ -150,14 +150,14 @@ func (l *learnedLimits) class(key uint64) int {
 	return classOther
 }
 
-// granted counts a grant on route key and returns its record.
-func (l *learnedLimits) granted(key uint64) grantRecord {
+// granted counts a grant at now on route key and returns its record.
+func (l *learnedLimits) granted(key uint64, now time.Time) grantRecord {
 	l.seq++
 	r := grantRecord{seq: l.seq, route: key}
 	rs := l.route(key)
 	if rs != nil && rs.pool >= 0 {
 		p := &l.pools[rs.pool]
-		p.sent++
+		p.grant(now)
 		r.one, r.mark = rs.pool+1, p.done
 		return r
 	}
@@ -168,7 +168,7 @@ func (l *learnedLimits) granted(key uint64) grantRecord {
 		r.marks, r.n = new([maxPools]int64), int8(len(l.pools))
 		for i := range len(l.pools) {
 			r.marks[i] = l.pools[i].done
-			l.pools[i].sent++
+			l.pools[i].grant(now)
 		}
 	}
 	return r

@@ -67,25 +67,26 @@ type learnedPool struct {
 	// maxLimitCaps, grown as needed, nil while none is in force (an idle
 	// pool keeps no array of them)
 	caps    []limitCap
-	blocked time.Time // a 429's Retry-After: no grant before it
-	window  time.Duration
-	epoch   epochLow // the lowest Remaining said since the pool was last quiet
-	// The latest window the pool saw begin, and how far it trusts
-	// whole-second resets (see resets.go).
-	anchor  resetAnchor
-	trust   resetTrust
-	headers headerState // whether the pool's latest answer named its limit
+	blocked time.Time     // a 429's Retry-After: no grant before it
+	window  time.Duration // named by the answers, else anchored (resets.go)
+	epoch   epochLow      // the lowest Remaining said since the pool was last quiet
+	slide   *slider       // made when an answer says the pool is used up (slide.go)
+	// The latest window the pool saw begin (see resets.go).
+	anchor resetAnchor
+	// A pool made while requests were in flight counts them (they may draw
+	// from it): the grants numbered up to orphanSeq that it did not count
+	// at grant time, orphans of them still unanswered (at most the
+	// requests in flight at that time).
+	orphanSeq uint64
+	orphans   int32
+	trust     resetTrust  // how far the pool trusts whole-second resets
+	headers   headerState // whether the pool's latest answer named its limit
 	// doubt is set by a 5xx answer without rate-limit headers, which the
 	// server may or may not have counted, and cleared by an answer naming
 	// the pool. In doubt, a pool its caps hold back probes one request at a
 	// time instead of waiting for the reset: a 503 storm must not park it
 	// for a whole window once the server has recovered.
 	doubt bool
-	// A pool made while requests were in flight counts them (they may draw
-	// from it): the grants numbered up to orphanSeq that it did not count
-	// at grant time, orphans of them still unanswered.
-	orphanSeq uint64
-	orphans   int64
 }
 
 // newPool returns the pool of id, made at an answer: it counts the
@@ -94,7 +95,7 @@ type learnedPool struct {
 func newPool(id poolID, others int, seq uint64) learnedPool {
 	return learnedPool{
 		id: id, sent: int64(1 + others), epoch: epochLow{low: -1},
-		orphanSeq: seq, orphans: int64(others),
+		orphanSeq: seq, orphans: int32(min(others, math.MaxInt32)),
 	}
 }
 
@@ -151,6 +152,7 @@ func (p *learnedPool) answered(a answer) {
 		p.doubt = false
 		p.doubtResets(a)
 		p.anchorWindow(a)
+		p.slideNote(a)
 	case o.Status >= 500 && !o.HasRateLimit:
 		p.doubt = true
 	}
@@ -199,6 +201,14 @@ func (p *learnedPool) observe(r grantRecord, i int, a answer) {
 	p.settle(a.at)
 }
 
+// grant counts a grant at now against the pool.
+func (p *learnedPool) grant(now time.Time) {
+	p.sent++
+	if p.slide != nil {
+		p.slide.granted(now)
+	}
+}
+
 // takeOrphan reports whether the grant numbered seq, which the pool did not
 // count at grant time, was in flight when the pool was made (so the pool
 // counted it then), and takes it off the orphans.
@@ -219,7 +229,7 @@ func (p *learnedPool) settle(at time.Time) {
 	}
 	e := p.epoch
 	p.epoch = epochLow{low: -1}
-	if e.blind || e.low < 0 || !e.until.After(at) {
+	if e.blind || e.low < 0 || !e.until.After(at) || p.sliding() {
 		return
 	}
 	p.caps = p.caps[:0]
@@ -240,6 +250,9 @@ func (p *learnedPool) capEnd(rl RateLimit, at time.Time) time.Time {
 func (p *learnedPool) learn(doneAtGrant int64, rl RateLimit, at time.Time) {
 	if rl.Window > 0 {
 		p.window = rl.Window
+	}
+	if p.sliding() {
+		return // the counter decides (slide.go)
 	}
 	until := p.capEnd(rl, at)
 	if !until.After(at) {
@@ -307,6 +320,12 @@ func (p *learnedPool) prune(now time.Time) {
 func (p *learnedPool) gate(g *grantGate) {
 	p.prune(g.now)
 	g.until(p.blocked)
+	if p.slide != nil {
+		p.slide.gate(g)
+		if p.sliding() {
+			return
+		}
+	}
 	inFlight := p.sent > p.done
 	capped := len(p.caps) > 0 && p.caps[0].sent <= p.sent // caps are by sent ascending
 	if capped && p.doubt {
@@ -326,7 +345,7 @@ func (p *learnedPool) gate(g *grantGate) {
 // holds reports whether anything the pool learned is in force at now.
 func (p *learnedPool) holds(now time.Time) bool {
 	p.prune(now)
-	return len(p.caps) > 0 || p.blocked.After(now)
+	return len(p.caps) > 0 || p.blocked.After(now) || p.slide != nil && p.slide.holds(now)
 }
 
 // satAdd returns a+b for b >= 0, saturating at math.MaxInt64: a server's

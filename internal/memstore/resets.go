@@ -81,6 +81,9 @@ func (p *learnedPool) anchorWindow(a answer) {
 	}
 	w := (span - 1) / resetResolution * resetResolution
 	p.anchor = resetAnchor{reset: rl.Reset.Unix(), end: earlier(a.at.Add(w), latest)}
+	if p.window <= 0 {
+		p.window = w // the pool's window, unless its answers name one
+	}
 }
 
 // doubtResets learns from a 429 naming the pool (see "Proven early").

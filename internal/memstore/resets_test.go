@@ -32,13 +32,14 @@ func TestResetsAnchoredWindow(t *testing.T) {
 	}
 	steps = append(steps,
 		// Not t1, where the server still refuses: the answer that opened the
-		// window came at 328 ms, so the window ends by 1328 ms.
-		step{at: 330 * ms, deny: true, next: 1328 * ms},
-		step{at: t1, deny: true, next: 1328 * ms},
-		step{at: 1328 * ms, grant: "next window"},
-		step{at: 1328 * ms, deny: true, next: afterAnswer}, // a probe, as after any reset
-		step{at: 1329 * ms, answer: "next window", o: twenty(201, 19, t2)},
-		step{at: 1329 * ms, grant: "more"},
+		// window came at 328 ms, so the window ends by 1328 ms; the first
+		// look past a used-up window goes W/L = 50 ms later (slide.go).
+		step{at: 330 * ms, deny: true, next: 1378 * ms},
+		step{at: t1, deny: true, next: 1378 * ms},
+		step{at: 1378 * ms, grant: "next window"},
+		step{at: 1378 * ms, deny: true, next: afterAnswer},                 // a probe, as after any reset
+		step{at: 1379 * ms, answer: "next window", o: twenty(201, 19, t2)}, // restarted whole: a fixed window
+		step{at: 1379 * ms, grant: "more"},
 	)
 	h.run(tk, steps)
 }
@@ -71,7 +72,9 @@ func TestResetsProvenEarly(t *testing.T) {
 		{at: t1 + 1*ms, deny: true, next: t2},
 		{at: t2, grant: "probe 2"},
 		{at: t2 + 1*ms, answer: "probe 2", o: twenty(201, 0, t3)}, // not anchored (not fresh)
-		{at: t2 + 1*ms, deny: true, next: t4},
+		// t3's whole second, and the first look past a used-up window
+		// W/L later: the resets stepped t1 → t3, a window of at most 2 s.
+		{at: t2 + 1*ms, deny: true, next: t4 + 100*ms},
 	})
 }
 
@@ -89,21 +92,25 @@ func TestResetsWrongAnchor(t *testing.T) {
 		{at: t1 + 1*ms, answer: "fresh", o: twenty(201, 19, t2)}, // anchored: ends by t2+1ms
 		{at: t1 + 1*ms, grant: "a"},
 		{at: t1 + 2*ms, answer: "a", o: twenty(201, 0, t2)},
-		{at: t1 + 2*ms, deny: true, next: t2 + 1*ms},
-		{at: t2 + 1*ms, grant: "b"},
-		{at: t2 + 2*ms, answer: "b", o: twenty(http.StatusTooManyRequests, 0, t2)},
-		{at: t2 + 2*ms, deny: true, next: t3},
-		{at: t3, grant: "fresh 2"},
-		{at: t3 + 1*ms, answer: "fresh 2", o: twenty(201, 19, t4)}, // no anchor now
-		{at: t3 + 1*ms, grant: "c"},
-		{at: t3 + 2*ms, answer: "c", o: twenty(201, 0, t4)},
-		{at: t3 + 2*ms, deny: true, next: t5},
+		// The first look past the used-up window goes W/L = 50 ms after
+		// its anchored end (slide.go), and is still refused, naming t2.
+		{at: t1 + 2*ms, deny: true, next: t2 + 51*ms},
+		{at: t2 + 51*ms, grant: "b"},
+		{at: t2 + 52*ms, answer: "b", o: twenty(http.StatusTooManyRequests, 0, t2)},
+		{at: t2 + 52*ms, deny: true, next: t3 + 50*ms}, // t2's whole second, and a look 50 ms in
+		{at: t3 + 50*ms, grant: "fresh 2"},
+		{at: t3 + 51*ms, answer: "fresh 2", o: twenty(201, 19, t4)}, // no anchor now; a fixed window
+		{at: t3 + 51*ms, grant: "c"},
+		{at: t3 + 52*ms, answer: "c", o: twenty(201, 0, t4)},
+		{at: t3 + 52*ms, deny: true, next: t5},
 	})
 }
 
 func TestResetsOnAWholeSecondClock(t *testing.T) {
 	// A fresh answer on a clock at whole seconds anchors its window exactly
-	// at the reset it names: nothing changes for servers that are exact.
+	// at the reset it names: nothing changes for servers that are exact
+	// (but the first look past a used-up window, W/L = 8 s/20 after its
+	// end: slide.go).
 	h := newHarness(t)
 	tk := Ticket{Scope: "api"}
 	h.run(tk, []step{
@@ -111,6 +118,6 @@ func TestResetsOnAWholeSecondClock(t *testing.T) {
 		{at: t1, answer: "probe", o: twenty(201, 19, t9)},
 		{at: t1, grant: "a"},
 		{at: t1, answer: "a", o: twenty(201, 0, t9)},
-		{at: t2, deny: true, next: t9},
+		{at: t2, deny: true, next: t9 + 400*ms},
 	})
 }

@@ -135,7 +135,7 @@ func (s *memScope) grant(now time.Time, st *Store, route uint64) Slot {
 		s.adaptive.sent(now)
 	}
 	s.inFlight++
-	rec := s.learned.granted(route)
+	rec := s.learned.granted(route, now)
 	return Slot{Scope: s.name, Granted: now, rec: rec}
 }
 

@@ -39,6 +39,11 @@ func (s *simServer) arrive(at time.Time) Outcome {
 	return o
 }
 
+// simTarget is a server a simulation sends to.
+type simTarget interface {
+	arrive(at time.Time) Outcome
+}
+
 // maxInWindow returns the most arrivals in any interval of length w.
 func maxInWindow(arrivals []time.Time, w time.Duration) int {
 	best, j := 0, 0
@@ -58,7 +63,7 @@ func maxInWindow(arrivals []time.Time, w time.Duration) int {
 // answer. Everything runs on one goroutine, in time order: deterministic.
 type simulation struct {
 	h          *harness
-	srv        *simServer
+	srv        simTarget
 	ticket     Ticket
 	workers    int
 	minLatency time.Duration
