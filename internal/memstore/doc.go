@@ -12,7 +12,8 @@
 // queues), window.go (exact sliding windows), fixed.go (fixed windows
 // aligned by the server's reset), pace.go (even spacing),
 // learned.go and pool.go (limits learned per server-side pool),
-// bare429.go (the hold after bare 429s), infer.go (a header-less
+// resets.go (whole-second resets read as approximate), slide.go (servers
+// whose windows slide: the counter run client-side), bare429.go (the hold after bare 429s), infer.go (a header-less
 // server's limit inferred from its lockout), adaptive.go (AIMD), evict.go
 // (forgetting idle scopes), types.go (the mirrored seam types).
 package memstore

@@ -68,7 +68,7 @@ type learnedPool struct {
 	// pool keeps no array of them)
 	caps    []limitCap
 	blocked time.Time     // a 429's Retry-After: no grant before it
-	window  time.Duration // named by the answers, else anchored (resets.go)
+	window  time.Duration // the window the answers named
 	epoch   epochLow      // the lowest Remaining said since the pool was last quiet
 	slide   *slider       // made when an answer says the pool is used up (slide.go)
 	// The latest window the pool saw begin (see resets.go).

@@ -81,9 +81,20 @@ func (p *learnedPool) anchorWindow(a answer) {
 	}
 	w := (span - 1) / resetResolution * resetResolution
 	p.anchor = resetAnchor{reset: rl.Reset.Unix(), end: earlier(a.at.Add(w), latest)}
-	if p.window <= 0 {
-		p.window = w // the pool's window, unless its answers name one
+}
+
+// anchoredWindow is the length of the anchored window naming the
+// whole-second reset r, to the whole second, as seen from an answer at at
+// (no earlier than the anchoring one): 0 if that window is not anchored,
+// or anchored at R+1 s (its length unknown).
+func (p *learnedPool) anchoredWindow(r, at time.Time) time.Duration {
+	if p.trust == resetsUnanchored || !onWholeSecond(r) || p.anchor.reset != r.Unix() ||
+		!p.anchor.end.Before(r.Add(resetResolution)) {
+		return 0
 	}
+	// end = (the anchoring answer's time) + w, that answer no later than at.
+	w := p.anchor.end.Sub(at)
+	return max(resetResolution, (w+resetResolution-1)/resetResolution*resetResolution)
 }
 
 // doubtResets learns from a 429 naming the pool (see "Proven early").

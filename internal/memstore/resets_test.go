@@ -69,12 +69,15 @@ func TestResetsProvenEarly(t *testing.T) {
 		{at: 501 * ms, deny: true, next: t1},
 		{at: t1, grant: "early"},
 		{at: t1 + 1*ms, answer: "early", o: twenty(http.StatusTooManyRequests, 0, t1)},
-		{at: t1 + 1*ms, deny: true, next: t2},
-		{at: t2, grant: "probe 2"},
-		{at: t2 + 1*ms, answer: "probe 2", o: twenty(201, 0, t3)}, // not anchored (not fresh)
+		// t1's whole second, and the first look past a used-up window
+		// 1 s/L in: t1 was already past, a window-aligned server's reset
+		// (slide.go).
+		{at: t1 + 1*ms, deny: true, next: t2 + 50*ms},
+		{at: t2 + 50*ms, grant: "probe 2"},
+		{at: t2 + 51*ms, answer: "probe 2", o: twenty(201, 0, t3)}, // not anchored (not fresh)
 		// t3's whole second, and the first look past a used-up window
 		// W/L later: the resets stepped t1 → t3, a window of at most 2 s.
-		{at: t2 + 1*ms, deny: true, next: t4 + 100*ms},
+		{at: t2 + 51*ms, deny: true, next: t4 + 100*ms},
 	})
 }
 
@@ -102,7 +105,8 @@ func TestResetsWrongAnchor(t *testing.T) {
 		{at: t3 + 51*ms, answer: "fresh 2", o: twenty(201, 19, t4)}, // no anchor now; a fixed window
 		{at: t3 + 51*ms, grant: "c"},
 		{at: t3 + 52*ms, answer: "c", o: twenty(201, 0, t4)},
-		{at: t3 + 52*ms, deny: true, next: t5},
+		// t4's second, and a look W/L in: past t2 → t4, at most 2 s.
+		{at: t3 + 52*ms, deny: true, next: t5 + 100*ms},
 	})
 }
 
