@@ -136,6 +136,20 @@ func checkDocs(t *testing.T, r results) {
 	require.NoError(t, err)
 	assert.Greater(t, img.Bounds().Dx(), 500)
 
+	// Further timelines go to timeline-<api>.png; one whose API had no
+	// bulk run is left out, picture and reference.
+	r2 := r
+	r2.profile.timelines = []string{"lupitor", "lumail"}
+	dir2 := t.TempDir()
+	require.NoError(t, writeDocs(dir2, r2, "go test"))
+	img, err = png.Decode(strings.NewReader(readFile(t, dir2+"/timeline-lumail.png")))
+	require.NoError(t, err)
+	assert.Greater(t, img.Bounds().Dx(), 500)
+	md2 := readFile(t, dir2+"/benchmarks.md")
+	assert.Contains(t, md2, "(timeline-lumail.png)")
+	assert.NotContains(t, md2, "(timeline.png)")
+	assert.NoFileExists(t, dir2+"/timeline.png")
+
 	// A rerun keeps the hand-written analysis.
 	var again bytes.Buffer
 	writeReport(&again, r, "go test", keptAnalysis(strings.Replace(md, analysisEnd, "kept words\n"+analysisEnd, 1)))

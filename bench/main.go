@@ -56,7 +56,7 @@ func main() {
 }
 
 // writeDocs writes the report (keeping the analysis of the previous one)
-// and, when the run had the timeline's bulk runs, the PNG.
+// and, for each timeline whose bulk runs the run had, its PNG.
 func writeDocs(dir string, r results, command string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -68,13 +68,26 @@ func writeDocs(dir string, r results, command string) error {
 	if err := os.WriteFile(mdPath, md.Bytes(), 0o644); err != nil {
 		return err
 	}
-	runs := filter(r.bulk, func(b bulkResult) bool { return b.api == r.profile.timeline })
-	if len(runs) == 0 {
-		return nil
+	for i, name := range r.profile.timelines {
+		runs := filter(r.bulk, func(b bulkResult) bool { return b.api == name })
+		if len(runs) == 0 {
+			continue
+		}
+		var png bytes.Buffer
+		if err := writeTimeline(&png, apiByName(name), runs); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, timelineFile(i, name)), png.Bytes(), 0o644); err != nil {
+			return err
+		}
 	}
-	var png bytes.Buffer
-	if err := writeTimeline(&png, apiByName(r.profile.timeline), runs); err != nil {
-		return err
+	return nil
+}
+
+// timelineFile is the PNG of the i-th timeline, of the API name.
+func timelineFile(i int, name string) string {
+	if i == 0 {
+		return "timeline.png"
 	}
-	return os.WriteFile(filepath.Join(dir, "timeline.png"), png.Bytes(), 0o644)
+	return "timeline-" + name + ".png"
 }

@@ -19,8 +19,9 @@ type profile struct {
 	overload overloadSpec
 	// benchtime is the -test.benchtime of the in-program BenchmarkRoundTrip.
 	benchtime time.Duration
-	// timeline names the API whose bulk run the PNG shows.
-	timeline string
+	// timelines names the APIs whose bulk runs the PNGs show: the first in
+	// timeline.png, the others in timeline-<api>.png.
+	timelines []string
 	// parallel runs the contenders of each workload at once, each against
 	// its own server, instead of one after the other: much faster, less
 	// precise (they share the CPU). The overhead workload is always run
@@ -56,7 +57,7 @@ func fullProfile() profile {
 		overload: overloadSpec{scale: 50, rate: 5, before: 20 * time.Second, outage: time.Minute,
 			after: 40 * time.Second, redeliver: 30 * time.Second, deliveries: 4},
 		benchtime: 2 * time.Second,
-		timeline:  "lupitor",
+		timelines: []string{"lupitor", "lumar"},
 	}
 }
 
@@ -85,7 +86,7 @@ func quickProfile() profile {
 		overload: overloadSpec{scale: 100, rate: 5, before: 20 * time.Second, outage: time.Minute,
 			after: 40 * time.Second, redeliver: 30 * time.Second, deliveries: 4},
 		benchtime: 500 * time.Millisecond,
-		timeline:  "lupitor",
+		timelines: []string{"lupitor", "lumar"},
 		parallel:  true,
 	}
 }
@@ -103,7 +104,7 @@ func tinyProfile() profile {
 		overload: overloadSpec{scale: 100, rate: 2, before: 10 * time.Second, outage: 30 * time.Second,
 			after: 20 * time.Second, redeliver: 20 * time.Second, deliveries: 3},
 		benchtime: 20 * time.Millisecond,
-		timeline:  "lumail",
+		timelines: []string{"lumail"},
 		parallel:  true,
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"iter"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -96,8 +97,14 @@ func writeBulk(w io.Writer, r results) {
 		}
 		t.write(w)
 	}
-	fmt.Fprintf(w, "![Requests per second of each contender in the %s bulk import, against the limit](timeline.png)\n\n"+
-		"*timeline.png*: the %s bulk import above, as the server saw it.\n\n", r.profile.timeline, r.profile.timeline)
+	for i, name := range r.profile.timelines {
+		if !slices.ContainsFunc(r.bulk, func(b bulkResult) bool { return b.api == name }) {
+			continue
+		}
+		f := timelineFile(i, name)
+		fmt.Fprintf(w, "![Requests per second of each contender in the %s bulk import, against the limit](%s)\n\n"+
+			"*%s*: the %s bulk import above, as the server saw it.\n\n", name, f, f, name)
+	}
 }
 
 func writeBurst(w io.Writer, r results) {
