@@ -179,9 +179,6 @@ func (s *slider) attribute(a answer) {
 	r, half := a.o.RateLimit.Reset, s.window/2
 	if !r.Before(s.named.Add(half)) {
 		s.prev, s.curr = s.curr, 0
-		if !r.Before(s.named.Add(s.window + half)) {
-			s.prev = 0 // a window or more skipped
-		}
 		s.start, s.named = a.at, r
 	}
 	if a.granted.Before(s.start) && !a.granted.Before(s.start.Add(-s.window)) &&
