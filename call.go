@@ -40,8 +40,11 @@ type call struct {
 	lastErr     error         // the latest attempt's transport error
 	hint        time.Duration // the server's wait on the latest response, if any
 	hasHint     bool
-	refused     bool // the latest attempt was refused by pacer before it was sent
-	stopped     bool // decide gave up on a failed attempt
+	// held: the latest answer asked for a hold past one answer's bound,
+	// as the one before it did: the store now keeps it (config.bounded).
+	held    bool
+	refused bool // the latest attempt was refused by pacer before it was sent
+	stopped bool // decide gave up on a failed attempt
 	// uncertain: an attempt with side effects was cut off after it may have
 	// been sent, and the request was retried (under an Idempotency-Key).
 	uncertain bool
@@ -141,7 +144,8 @@ func (c *call) send(req *http.Request, slot Slot, start time.Time) (resp *http.R
 	c.refundRetry(resp)
 	o := c.observe(resp)
 	far := c.t.cfg.far(o)
-	c.t.store.Observe(slot, c.t.cfg.bounded(o, c.scope.farAgain(far) && far))
+	c.held = c.scope.farAgain(far) && far
+	c.t.store.Observe(slot, c.t.cfg.bounded(o, c.held))
 	released = true
 	c.t.tracker.attempted(c.scope, c.info, c.attempts, o, err, o.At.Sub(sentAt))
 	c.breakerEvent(ev)

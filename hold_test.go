@@ -1,6 +1,7 @@
 package pacer_test
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"testing"
@@ -70,4 +71,57 @@ func TestConfirmedResetWaitedOut(t *testing.T) {
 	assert.Equal(t, "ok", readBody(t, resp))
 	assert.GreaterOrEqual(t, clk.Now().Sub(start), 59*time.Minute, "held to the confirmed reset, no probe before")
 	assert.Equal(t, int64(3), srv.hits.Load(), "no probe was refused")
+}
+
+// A probe refused with a wait past the max wait, right after an answer that
+// asked for a long hold too, meets the hold the store now keeps on the whole
+// scope (a sliding log's gap: the bench's lupitor said "0 remaining, reset
+// in 25 min", then refused the probe sent at the max wait with
+// "Retry-After: 25 min"). Like every request queued behind that hold, it
+// waits in the store, bounded by its context: before, it failed with a
+// *RateLimitError where the requests queued behind it did not.
+func TestProbeRefusedInConfirmedHoldWaits(t *testing.T) {
+	t.Parallel()
+	script := func(t *testing.T) *script {
+		return newScript(t,
+			status(200, "", "X-RateLimit-Limit", "2", "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "1800"),
+			status(429, "", "X-RateLimit-Limit", "2", "X-RateLimit-Remaining", "0", "Retry-After", "1740"),
+			status(200, "ok"))
+	}
+	t.Run("waits out the hold", func(t *testing.T) {
+		t.Parallel()
+		srv := script(t)
+		clk := clocktest.NewInstant(time.Time{})
+		c := newTestClient(clk, pacer.WithMaxWait(time.Minute))
+		resp, err := c.Get(srv.URL)
+		require.NoError(t, err)
+		readBody(t, resp)
+		start := clk.Now()
+		resp, err = c.Get(srv.URL) // probes at the max wait, refused, waits
+		require.NoError(t, err)
+		assert.Equal(t, "ok", readBody(t, resp))
+		assert.GreaterOrEqual(t, clk.Now().Sub(start), 30*time.Minute, "the max wait, then the 29 minutes asked for")
+		assert.Equal(t, int64(3), srv.hits.Load(), "one probe, refused once")
+	})
+	t.Run("fails at once past its deadline", func(t *testing.T) {
+		t.Parallel()
+		// The system clock: deadlines are real time. A max wait of
+		// 100 ms bounds the first hold.
+		srv := script(t)
+		c := newTestClient(pacer.SystemClock(), pacer.WithMaxWait(100*time.Millisecond))
+		resp, err := c.Get(srv.URL)
+		require.NoError(t, err)
+		readBody(t, resp)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		start := time.Now()
+		_, err = c.Do(req)
+		var rle *pacer.RateLimitError
+		require.ErrorAs(t, err, &rle)
+		assert.Less(t, time.Since(start), 5*time.Second, "no sleep until the deadline")
+		assert.GreaterOrEqual(t, time.Until(rle.RetryAt), 28*time.Minute, "RetryAt: when the hold ends")
+		assert.Equal(t, int64(2), srv.hits.Load())
+	})
 }

@@ -99,9 +99,11 @@ func WithBackoff(base, ceiling time.Duration, j Jitter) Option {
 // 429) or the last response (for other statuses). It also bounds the hold
 // a server's answer puts on its whole scope (a Retry-After, a reset with
 // nothing remaining): past it, one request probes whether the server still
-// means it — unless the server named a longer window. Waits for a slot in a
-// budget's queue are bounded by the context alone, and fail at once when
-// the request's turn is past its deadline.
+// means it — unless the server named a longer window; when two answers in
+// a row ask for such a hold, it is kept (up to a day), and a 429 that
+// confirms it is waited out in the queue like every request of the scope.
+// Waits for a slot in a budget's queue are bounded by the context alone,
+// and fail at once when the request's turn is past its deadline.
 func WithMaxWait(d time.Duration) Option {
 	return func(c *config) { c.maxWait = d }
 }
