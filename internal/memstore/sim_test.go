@@ -13,6 +13,9 @@ type simServer struct {
 	limit   int
 	window  time.Duration
 	headers bool // send X-RateLimit-style headers (Reset: when a slot frees)
+	// lupitor's dialect (pacertest's sliding log): the Reset rounded up to
+	// a whole second, and a Retry-After on a refusal.
+	wholeSeconds bool
 
 	accepted []time.Time // arrivals of accepted requests within the window
 	arrivals []time.Time // every arrival, in order
@@ -29,12 +32,19 @@ func (s *simServer) arrive(at time.Time) Outcome {
 	o := Outcome{Status: 200}
 	if len(s.accepted) >= s.limit {
 		o.Status = 429
+		if s.wholeSeconds {
+			o.RetryAfter = s.accepted[0].Add(s.window).Sub(at)
+		}
 	} else {
 		s.accepted = append(s.accepted, at)
 	}
 	if s.headers {
+		reset := s.accepted[0].Add(s.window)
+		if r := reset.Truncate(time.Second); s.wholeSeconds && r.Before(reset) {
+			reset = r.Add(time.Second)
+		}
 		o.HasRateLimit = true
-		o.RateLimit = RateLimit{Limit: s.limit, Remaining: s.limit - len(s.accepted), Reset: s.accepted[0].Add(s.window)}
+		o.RateLimit = RateLimit{Limit: s.limit, Remaining: s.limit - len(s.accepted), Reset: reset}
 	}
 	return o
 }

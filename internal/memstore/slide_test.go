@@ -53,12 +53,11 @@ func (s *counterServer) arrive(at time.Time) Outcome {
 // begins at the first request after the previous one ended; refusals count
 // too; Reset is the window's end in unix seconds, truncated; no Retry-After.
 type fixedServer struct {
-	limit      int
-	window     time.Duration
-	end        time.Time
-	count      int
-	arrivals   []time.Time // admitted ones
-	fromWindow int         // refusals
+	limit    int
+	window   time.Duration
+	end      time.Time
+	count    int
+	arrivals []time.Time // admitted ones
 }
 
 func (s *fixedServer) arrive(at time.Time) Outcome {
@@ -114,36 +113,6 @@ func TestSlidingCounterNoRefusals(t *testing.T) {
 	}
 }
 
-// logServer is pacertest's sliding log with lupitor's headers: limit per
-// sliding window, Reset = when the oldest counted request leaves it, in unix
-// seconds rounded up; Retry-After on a refusal.
-type logServer struct {
-	limit    int
-	window   time.Duration
-	accepted []time.Time
-}
-
-func (s *logServer) arrive(at time.Time) Outcome {
-	i := 0
-	for i < len(s.accepted) && !s.accepted[i].Add(s.window).After(at) {
-		i++
-	}
-	s.accepted = s.accepted[i:]
-	o := Outcome{Status: http.StatusCreated, HasRateLimit: true}
-	if len(s.accepted) >= s.limit {
-		o.Status = http.StatusTooManyRequests
-		o.RetryAfter = s.accepted[0].Add(s.window).Sub(at)
-	} else {
-		s.accepted = append(s.accepted, at)
-	}
-	reset := s.accepted[0].Add(s.window)
-	if r := reset.Truncate(time.Second); r.Before(reset) {
-		reset = r.Add(time.Second)
-	}
-	o.RateLimit = RateLimit{Limit: s.limit, Remaining: s.limit - len(s.accepted), Reset: reset}
-	return o
-}
-
 // TestSlidingLogNotACounter: a sliding log also admits again bit by bit
 // after it is used up, and also says Remaining 0 meanwhile; but its reset
 // follows its oldest request, moving on by less than a window, so the pool
@@ -152,7 +121,7 @@ func (s *logServer) arrive(at time.Time) Outcome {
 func TestSlidingLogNotACounter(t *testing.T) {
 	h := newHarness(t)
 	h.set(327 * time.Millisecond)
-	srv := &logServer{limit: 100, window: 10 * time.Second}
+	srv := &simServer{limit: 100, window: 10 * time.Second, headers: true, wholeSeconds: true}
 	sim := &simulation{h: h, srv: srv, ticket: Ticket{Scope: "api"}, workers: 8,
 		minLatency: 50 * time.Millisecond, maxLatency: 900 * time.Millisecond, rng: rand.New(rand.NewPCG(9, 10))}
 	sim.run(5 * time.Minute)
